@@ -1,0 +1,11 @@
+import type { FastifyInstance } from 'fastify'
+import { buildApp } from '../../worker/src/app.js'
+import { waitFor } from './ports.js'
+
+/** Builds the worker app (no listen) against `redisUrl` and waits until it can count. */
+export async function buildReadyApp (redisUrl: string, hostname = 'worker-test'): Promise<FastifyInstance> {
+  const app = await buildApp({ REDIS_URL: redisUrl, HOSTNAME: hostname, LOG_LEVEL: 'silent', REDIS_TIMEOUT_MS: 500 })
+  await app.ready()
+  await waitFor('the app to reach Redis', async () => (await app.inject('/readyz')).statusCode === 200)
+  return app
+}

@@ -1,0 +1,53 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import { Redis } from 'ioredis'
+import { freePort, waitFor } from './ports.js'
+
+/** A throw-away, real redis-server on 127.0.0.1, with no persistence. */
+export class RedisServer {
+  private process: ChildProcess | undefined
+
+  private constructor (readonly port: number) {}
+
+  get url (): string {
+    return `redis://127.0.0.1:${this.port}`
+  }
+
+  static async start (): Promise<RedisServer> {
+    const server = new RedisServer(await freePort())
+    await server.resume()
+    return server
+  }
+
+  /** Starts (again) on the same port, as a Redis that comes back after an outage. */
+  async resume (): Promise<void> {
+    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
+    child.once('error', (err) => { throw new Error(`cannot start redis-server (is it installed? .ci/run installs it): ${err.message}`) })
+    this.process = child
+    await waitFor(`redis-server on port ${this.port}`, async () => await this.client(async (redis) => (await redis.ping()) === 'PONG').catch(() => false))
+  }
+
+  async stop (): Promise<void> {
+    const child = this.process
+    if (child === undefined || child.exitCode !== null) return
+    this.process = undefined
+    child.kill('SIGKILL')
+    await once(child, 'exit')
+  }
+
+  /** Runs `use` with a short-lived client of this server. */
+  async client<T> (use: (redis: Redis) => Promise<T>): Promise<T> {
+    const redis = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
+    redis.on('error', () => {})
+    try {
+      await redis.connect()
+      return await use(redis)
+    } finally {
+      redis.disconnect()
+    }
+  }
+
+  async flush (): Promise<void> {
+    await this.client(async (redis) => await redis.flushall())
+  }
+}

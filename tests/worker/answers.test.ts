@@ -1,0 +1,101 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import type { FastifyInstance } from 'fastify'
+import { RedisServer } from '../support/redis-server.js'
+import { buildReadyApp } from '../support/app.js'
+
+let redis: RedisServer
+let app: FastifyInstance
+
+beforeAll(async () => {
+  redis = await RedisServer.start()
+  app = await buildReadyApp(redis.url, 'worker-a')
+})
+afterAll(async () => {
+  await app?.close()
+  await redis?.stop()
+})
+beforeEach(async () => { await redis.flush() })
+
+const total = async (): Promise<number> => (await app.inject('/stats')).json<{ total: number }>().total
+
+describe('GET / counts one hit and answers in the form asked for', () => {
+  it('answers plain text by default, exactly as the original demo', async () => {
+    const first = await app.inject('/')
+    const second = await app.inject({ url: '/', headers: { accept: '*/*' } })
+    expect(first.statusCode).toBe(200)
+    expect(first.headers['content-type']).toBe('text/plain; charset=utf-8')
+    expect(first.body).toBe('Hello World I am worker-a! 1 times.\n')
+    expect(second.body).toBe('Hello World I am worker-a! 2 times.\n')
+    expect(first.headers['x-served-by']).toBe('worker-a')
+  })
+
+  it('answers plain text to a client that asks for neither HTML nor JSON', async () => {
+    const res = await app.inject({ url: '/', headers: { accept: 'image/png' } })
+    expect(res.statusCode).toBe(200)
+    expect(res.body).toBe('Hello World I am worker-a! 1 times.\n')
+  })
+
+  it('answers a browser with an HTML page showing the hostname and the number', async () => {
+    const res = await app.inject({ url: '/', headers: { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' } })
+    expect(res.statusCode).toBe(200)
+    expect(res.headers['content-type']).toBe('text/html; charset=utf-8')
+    expect(res.body).toMatch(/^<!doctype html>/)
+    expect(res.body).toContain('<span class="host" data-testid="hostname">worker-a</span>')
+    expect(res.body).toContain('<span data-testid="hits">1</span>')
+  })
+
+  it('answers JSON with this hit\'s number and this worker\'s own count', async () => {
+    await app.inject('/')
+    const res = await app.inject({ url: '/', headers: { accept: 'application/json' } })
+    expect(res.statusCode).toBe(200)
+    expect(res.json()).toEqual({ hostname: 'worker-a', hits: 2, workerHits: 2 })
+  })
+})
+
+describe('requests that must not count', () => {
+  it('HEAD /, GET /favicon.ico, /stats and the health checks leave the counter alone', async () => {
+    await app.inject('/')
+    const head = await app.inject({ method: 'HEAD', url: '/' })
+    const favicon = await app.inject('/favicon.ico')
+    expect(head.statusCode).toBe(200)
+    expect(head.body).toBe('')
+    expect(favicon.statusCode).toBe(204)
+    expect(favicon.headers['cache-control']).toMatch(/max-age=\d+/)
+    expect((await app.inject('/healthz')).json()).toEqual({ status: 'ok' })
+    expect((await app.inject('/readyz')).json()).toEqual({ status: 'ready' })
+    expect(await total()).toBe(1)
+    expect((await app.inject('/')).body).toBe('Hello World I am worker-a! 2 times.\n')
+  })
+
+  it('/stats gives the total and the hits per worker', async () => {
+    for (let i = 0; i < 3; i++) await app.inject('/')
+    const res = await app.inject('/stats')
+    expect(res.statusCode).toBe(200)
+    expect(res.headers['x-served-by']).toBe('worker-a')
+    expect(res.json()).toEqual({ total: 3, workers: { 'worker-a': 3 } })
+  })
+})
+
+describe('bad requests get a clear JSON error and count nothing', () => {
+  it('an unknown path is a 404 with a one-line message', async () => {
+    const res = await app.inject('/nope')
+    expect(res.statusCode).toBe(404)
+    expect(res.headers['x-served-by']).toBe('worker-a')
+    expect(res.json()).toEqual({ statusCode: 404, error: 'Not Found', message: 'no route for GET /nope' })
+  })
+
+  it.each(['POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const)('%s / is a 405 with Allow', async (method) => {
+    const res = await app.inject({ method, url: '/', headers: { 'content-type': 'application/x-unknown' }, payload: 'x=1' })
+    expect(res.statusCode).toBe(405)
+    expect(res.headers.allow).toBe('GET, HEAD')
+    expect(res.json()).toMatchObject({ statusCode: 405, error: 'Method Not Allowed' })
+    expect(await total()).toBe(0)
+  })
+
+  it('an error Redis replies with is a 500 saying only "internal error"', async () => {
+    await redis.client(async (client) => await client.hset('hits', 'not', 'a counter'))
+    const res = await app.inject('/')
+    expect(res.statusCode).toBe(500)
+    expect(res.json()).toEqual({ statusCode: 500, error: 'Internal Server Error', message: 'internal error' })
+  })
+})

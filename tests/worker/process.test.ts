@@ -1,0 +1,94 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { RedisServer } from '../support/redis-server.js'
+import { WorkerProcess } from '../support/worker-process.js'
+import { waitFor } from '../support/ports.js'
+
+let redis: RedisServer
+beforeAll(async () => { redis = await RedisServer.start() })
+afterAll(async () => { await redis?.stop() })
+
+describe('bad configuration stops the worker at start with a line naming the variable', () => {
+  it.each([
+    ['PORT', 'notaport'],
+    ['PORT', '70000'],
+    ['REDIS_URL', 'http://redis:6379'],
+    ['LOG_LEVEL', 'loud'],
+    ['HOSTNAME', 'bad host<'],
+    ['REDIS_TIMEOUT_MS', '-1']
+  ])('%s=%s', async (name, value) => {
+    const worker = WorkerProcess.spawn({ REDIS_URL: redis.url, [name]: value })
+    const { code } = await worker.exited
+    expect(code).toBe(2)
+    const lines = worker.output.trim().split('\n')
+    expect(lines).toHaveLength(1)
+    expect(lines[0]).toMatch(new RegExp(`^hitcounter worker: invalid configuration: ${name} .*\\(got "${value.replace(/[<]/g, '\\$&')}"\\)$`))
+  })
+})
+
+describe('the running worker', () => {
+  it('logs one JSON line per request with the hostname and nginx\'s request id', async () => {
+    const worker = await WorkerProcess.start({ REDIS_URL: redis.url, HOSTNAME: 'logging-worker' })
+    await fetch(`${worker.url}/`, { headers: { 'x-request-id': 'rid-123' } })
+    expect(await worker.stop()).toEqual({ code: 0, signal: null })
+    const requestLines = worker.logLines().filter((line) => line.msg === 'request')
+    expect(requestLines.filter((line) => line.url === '/')).toEqual([
+      expect.objectContaining({ hostname: 'logging-worker', reqId: 'rid-123', method: 'GET', statusCode: 200 })
+    ])
+  })
+
+  it('answers 503 quickly while Redis is down, stays up, and recovers by itself', async () => {
+    const worker = await WorkerProcess.start({ REDIS_URL: redis.url })
+    try {
+      expect((await fetch(`${worker.url}/`)).status).toBe(200)
+      await redis.stop()
+
+      const started = performance.now()
+      const down = await fetch(`${worker.url}/`)
+      const msTo503 = performance.now() - started
+      expect(down.status).toBe(503)
+      expect(await down.json()).toEqual({ statusCode: 503, error: 'Service Unavailable', message: 'counter unavailable: Redis is not reachable, try again shortly' })
+      expect(msTo503).toBeLessThan(1000)
+      expect((await fetch(`${worker.url}/readyz`)).status).toBe(503)
+      expect((await fetch(`${worker.url}/healthz`)).status).toBe(200)
+
+      await redis.resume()
+      const msToRecover = await waitFor('the worker to count again', async () => (await fetch(`${worker.url}/`)).status === 200, 5000, 20)
+      console.log(`Redis outage: first 503 after ${msTo503.toFixed(1)} ms; counting again ${msToRecover} ms after Redis came back`)
+      expect(worker.child.exitCode).toBeNull()
+      expect(worker.output).not.toMatch(/Unhandled|uncaught/i)
+    } finally {
+      await worker.stop()
+    }
+  })
+
+  it('answers 503 within the command timeout while Redis hangs', async () => {
+    const worker = await WorkerProcess.start({ REDIS_URL: redis.url, REDIS_TIMEOUT_MS: '500' })
+    try {
+      await redis.client(async (client) => await client.call('CLIENT', 'PAUSE', '1500', 'ALL'))
+      const started = performance.now()
+      const hung = await fetch(`${worker.url}/`)
+      const msTo503 = performance.now() - started
+      console.log(`Redis hung: 503 after ${msTo503.toFixed(0)} ms (REDIS_TIMEOUT_MS=500)`)
+      expect(hung.status).toBe(503)
+      expect(msTo503).toBeLessThan(1000)
+    } finally {
+      await redis.client(async (client) => await client.call('CLIENT', 'UNPAUSE'))
+      await worker.stop()
+    }
+  })
+
+  it('on SIGTERM finishes the request in flight, then exits 0', async () => {
+    // REDIS_TIMEOUT_MS above the pause, so the paused hit waits instead of failing.
+    const worker = await WorkerProcess.start({ REDIS_URL: redis.url, REDIS_TIMEOUT_MS: '3000' })
+    await redis.client(async (client) => await client.call('CLIENT', 'PAUSE', '800', 'ALL'))
+    const inFlight = fetch(`${worker.url}/`)
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    worker.child.kill('SIGTERM')
+
+    const answer = await inFlight
+    expect(answer.status).toBe(200)
+    expect(await answer.text()).toMatch(/^Hello World I am .+! \d+ times\.\n$/)
+    expect(await worker.exited).toEqual({ code: 0, signal: null })
+    expect(worker.logLines().map((line) => line.msg)).toEqual(expect.arrayContaining(['shutting down: draining requests', 'shut down']))
+  })
+})

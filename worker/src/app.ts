@@ -1,0 +1,59 @@
+import { STATUS_CODES } from 'node:http'
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify'
+import accepts from '@fastify/accepts'
+import type { Config } from './config.js'
+import drain from './plugins/drain.js'
+import redis from './plugins/redis.js'
+import counter from './plugins/counter.js'
+import rootRoutes from './routes/root.js'
+import statsRoutes from './routes/stats.js'
+import healthRoutes from './routes/health.js'
+import { OneLinePerRequest } from './request-log.js'
+
+export type AppConfig = Pick<Config, 'REDIS_URL' | 'HOSTNAME' | 'LOG_LEVEL' | 'REDIS_TIMEOUT_MS'>
+
+/**
+ * Builds the worker without listening, so tests can build it, call it, close it.
+ * `server.ts` is the entry that listens and handles signals.
+ */
+export async function buildApp (config: AppConfig): Promise<FastifyInstance> {
+  const hostname = config.HOSTNAME
+  const app = Fastify({
+    logger: {
+      level: config.LOG_LEVEL,
+      base: { pid: process.pid, hostname }
+    },
+    // nginx sets X-Request-Id, so its access log line and ours share one id.
+    requestIdHeader: 'x-request-id',
+    logController: new OneLinePerRequest(),
+    // Nothing here takes a body; a large one is refused before it is read whole.
+    bodyLimit: 16 * 1024
+  })
+
+  app.addHook('onRequest', async (_request, reply) => {
+    reply.header('x-served-by', hostname)
+  })
+
+  app.setErrorHandler(async (err: FastifyError, request, reply) => {
+    const statusCode = err.statusCode !== undefined && err.statusCode >= 400 ? err.statusCode : 500
+    if (statusCode >= 500) {
+      // The reason goes to the log only; the client gets one line and no stack.
+      const reason = err.cause instanceof Error ? `${err.message}: ${err.cause.message}` : err.message
+      request.log[statusCode === 503 ? 'warn' : 'error']({ reason, errorName: err.name }, 'request failed')
+    }
+    const message = statusCode === 500 ? 'internal error' : err.message
+    return await reply.code(statusCode).send({ statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message })
+  })
+  app.setNotFoundHandler(async (request, reply) => {
+    return await reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `no route for ${request.method} ${request.url}` })
+  })
+
+  await app.register(accepts)
+  await app.register(drain)
+  await app.register(redis, { url: config.REDIS_URL, timeoutMs: config.REDIS_TIMEOUT_MS })
+  await app.register(counter, { hostname })
+  await app.register(rootRoutes, { hostname })
+  await app.register(statsRoutes)
+  await app.register(healthRoutes)
+  return app
+}

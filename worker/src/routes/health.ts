@@ -1,0 +1,20 @@
+import type { FastifyInstance } from 'fastify'
+
+/**
+ * `/healthz`: the process is alive (no Redis call, so a Redis outage never gets
+ * workers restarted). `/readyz`: this worker can count hits now.
+ * Once shutdown begins the listener is closed and Fastify answers 503 to any
+ * request still arriving on an open connection, these included.
+ */
+export default async function healthRoutes (app: FastifyInstance): Promise<void> {
+  app.get('/healthz', async () => ({ status: 'ok' }))
+
+  app.get('/readyz', async (_request, reply) => {
+    try {
+      await app.redis.ping()
+      return { status: 'ready' }
+    } catch {
+      return await reply.code(503).send({ status: 'unavailable', reason: 'Redis is not reachable' })
+    }
+  })
+}

@@ -1,0 +1,41 @@
+import type { FastifyInstance } from 'fastify'
+import { renderHitPage } from '../page.js'
+
+const ALLOWED = 'GET, HEAD'
+
+/** `/`: every GET is one hit, answered in the form the client asked for. */
+export default async function rootRoutes (app: FastifyInstance, opts: { hostname: string }): Promise<void> {
+  const { hostname } = opts
+
+  app.get('/', { exposeHeadRoute: false }, async (request, reply) => {
+    const hit = await app.counter.hit()
+    switch (request.accepts().type(['text/plain', 'text/html', 'application/json'])) {
+      case 'text/html':
+        return reply.type('text/html; charset=utf-8').send(renderHitPage({ hostname, hits: hit.total }))
+      case 'application/json':
+        return reply.send({ hostname, hits: hit.total, workerHits: hit.worker })
+      default:
+        return reply.type('text/plain; charset=utf-8').send(`Hello World I am ${hostname}! ${hit.total} times.\n`)
+    }
+  })
+
+  // A HEAD (monitors, link checkers) must not count, so it is not the GET handler.
+  app.head('/', async (_request, reply) => reply.type('text/plain; charset=utf-8').send())
+
+  // Answered before any body is read, so a POST with an odd body still gets 405.
+  app.route({
+    method: ['POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
+    url: '/',
+    onRequest: async (request, reply) => {
+      await reply.code(405).header('allow', ALLOWED).send({
+        statusCode: 405,
+        error: 'Method Not Allowed',
+        message: `${request.method} is not allowed on /; use ${ALLOWED}`
+      })
+    },
+    handler: async () => undefined
+  })
+
+  // Browsers ask for it on every refresh; the original demo counted those as hits.
+  app.get('/favicon.ico', async (_request, reply) => reply.code(204).header('cache-control', 'public, max-age=86400').send())
+}

@@ -1,0 +1,25 @@
+import closeWithGrace from 'close-with-grace'
+import { buildApp } from './app.js'
+import { ConfigError, loadConfig } from './config.js'
+
+// The entry point: read config, listen, and shut down cleanly on SIGTERM/SIGINT.
+let config
+try {
+  config = loadConfig()
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err
+  process.stderr.write(`hitcounter worker: ${err.message}\n`)
+  process.exit(2)
+}
+
+const app = await buildApp(config)
+
+closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS }, async ({ signal, err }) => {
+  if (err !== undefined) app.log.error({ reason: err.message, errorName: err.name }, 'shutting down after an error')
+  else app.log.info({ signal }, 'shutting down: draining requests')
+  // New requests get 503 (nginx retries them elsewhere); in-flight ones finish; Redis closes last.
+  await app.close()
+  app.log.info('shut down')
+})
+
+await app.listen({ host: config.HOST, port: config.PORT })
