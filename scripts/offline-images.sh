@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Makes sure every base image our Dockerfiles and docker-compose.yml name exists
+# locally. For a machine with no registry (air-gapped, or CI here): an image that
+# is neither present nor pullable is replaced by a stand-in built from Debian sid
+# packages and tagged with the official name, so the Dockerfiles and the compose
+# file stay exactly what a user with Docker Hub runs.
+#
+# Idempotent: what exists is skipped. Needs root, docker and debootstrap.
+# Environment:
+#   DEBIAN_MIRROR   Debian mirror for debootstrap and apt (default http://deb.debian.org/debian)
+#   HOST_CA_BUNDLE  CA bundle the stand-ins trust besides their own, so npm works
+#                   behind a TLS-intercepting proxy (default: $NODE_EXTRA_CA_CERTS,
+#                   else /etc/ssl/certs/ca-certificates.crt)
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+standins="$root/scripts/standins"
+mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+ca_bundle=${HOST_CA_BUNDLE:-${NODE_EXTRA_CA_CERTS:-/etc/ssl/certs/ca-certificates.crt}}
+base_image=hitcounter-standin/debian:sid
+rootfs=""
+trap '[ -z "$rootfs" ] || rm -rf "$rootfs" "$rootfs.log"' EXIT
+
+say() { printf 'offline-images: %s\n' "$*"; }
+die() { printf 'offline-images: error: %s\n' "$*" >&2; exit 1; }
+
+docker info >/dev/null 2>&1 || die "no Docker engine answers (start dockerd, or see README: Troubleshooting)"
+
+# The base images named by FROM lines and image: keys, without our own build stages.
+base_images() {
+  {
+    awk 'toupper($1) == "FROM" { print $2 }' "$root"/web/Dockerfile "$root"/worker/Dockerfile
+    awk '$1 == "image:" { print $2 }' "$root"/docker-compose.yml
+  } | grep -v -e '^build$' -e '^\$' | sort -u
+}
+
+# The Debian sid root file system every stand-in starts from, made once.
+ensure_base() {
+  docker image inspect "$base_image" >/dev/null 2>&1 && return
+  command -v debootstrap >/dev/null || die "debootstrap is not installed (apt-get install -y debootstrap)"
+  [ -r "$ca_bundle" ] || die "CA bundle $ca_bundle is not readable (set HOST_CA_BUNDLE)"
+  rootfs=$(mktemp -d /tmp/hitcounter-sid.XXXXXX)
+  say "debootstrap --variant=minbase sid from $mirror (about a minute)"
+  debootstrap --variant=minbase sid "$rootfs" "$mirror" >"$rootfs.log" 2>&1 \
+    || die "debootstrap failed; last lines of $rootfs.log: $(tail -3 "$rootfs.log" | tr '\n' ' ')"
+  echo "deb $mirror sid main" >"$rootfs/etc/apt/sources.list"
+  # The host's trust store travels with the stand-ins, at a path of its own so that
+  # an installed ca-certificates package does not overwrite it.
+  install -D -m 0644 "$ca_bundle" "$rootfs/usr/local/share/hitcounter/host-ca-bundle.crt"
+  rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
+  say "importing $base_image"
+  tar -C "$rootfs" -c . | docker import \
+    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    --change 'ENV NODE_EXTRA_CA_CERTS=/usr/local/share/hitcounter/host-ca-bundle.crt' \
+    --change 'CMD ["bash"]' - "$base_image" >/dev/null
+}
+
+build_standin() {
+  local image=$1 recipe=$2
+  ensure_base
+  say "building stand-in $image from $recipe.Dockerfile"
+  local log
+  log=$(mktemp /tmp/hitcounter-standin.XXXXXX.log)
+  docker build --build-arg "BASE=$base_image" -f "$standins/$recipe.Dockerfile" -t "$image" "$standins" >"$log" 2>&1 \
+    || die "building the stand-in for $image failed; last lines of $log: $(tail -5 "$log" | tr '\n' ' ')"
+  rm -f "$log"
+}
+
+for image in $(base_images); do
+  if docker image inspect "$image" >/dev/null 2>&1; then
+    say "$image: present"
+    continue
+  fi
+  if timeout 120 docker pull --quiet "$image" >/dev/null 2>&1; then
+    say "$image: pulled"
+    continue
+  fi
+  case "${image%%:*}" in
+    node|nginx|redis) build_standin "$image" "${image%%:*}" ;;
+    *) die "$image is not present, cannot be pulled, and has no stand-in recipe in $standins" ;;
+  esac
+  say "$image: stand-in ready"
+done
