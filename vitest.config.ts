@@ -2,13 +2,28 @@ import { defineConfig } from 'vitest/config'
 
 export default defineConfig({
   test: {
+    // The JSON report lets .ci/run print a plain "N passed, N failed" line.
+    reporters: ['default', 'json'],
+    outputFile: { json: 'test-results/vitest.json' },
     projects: [
       {
         test: {
           name: 'worker',
           include: ['tests/worker/**/*.test.ts'],
           testTimeout: 20000,
-          hookTimeout: 20000
+          hookTimeout: 20000,
+          sequence: { groupOrder: 0 }
+        }
+      },
+      {
+        // The real compose stack: after the worker tests, one file at a time.
+        test: {
+          name: 'e2e',
+          include: ['tests/e2e/**/*.test.ts'],
+          testTimeout: 120000,
+          hookTimeout: 600000,
+          fileParallelism: false,
+          sequence: { groupOrder: 1 }
         }
       }
     ]
