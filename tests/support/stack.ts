@@ -32,7 +32,40 @@ async function composeCommand (): Promise<string[]> {
   }
 }
 
-export interface Hit { status: number, hostname: string, hits: number }
+/** One answer through nginx: status 0 when no HTTP answer came at all. */
+export interface Hit { status: number, hostname: string, hits: number, ms: number }
+
+/** A steady load: `clients` loops, each sending its next hit when the last is answered, until stopped. */
+export class Load {
+  readonly answers: Hit[] = []
+  inFlight = 0
+  private running = true
+  private readonly done: Promise<unknown>
+
+  constructor (send: () => Promise<Hit>, clients: number, limit = Infinity) {
+    let started = 0
+    this.done = Promise.all(Array.from({ length: clients }, async () => {
+      while (this.running && started < limit) {
+        started++
+        this.inFlight++
+        const answer = await send()
+        this.inFlight--
+        this.answers.push(answer)
+      }
+    }))
+  }
+
+  async stop (): Promise<Hit[]> {
+    this.running = false
+    await this.done
+    return this.answers
+  }
+
+  async finished (): Promise<Hit[]> {
+    await this.done
+    return this.answers
+  }
+}
 
 /** The real docker-compose.yml, up under a project name and host port of its own. */
 export class Stack {
@@ -58,13 +91,18 @@ export class Stack {
     return await sh(file!, [...base, '-p', this.project, ...args], { HTTP_PORT: String(this.port) })
   }
 
+  /** Runs one of the repository's scripts against this stack (`-p project`). */
+  async script (path: string): Promise<string> {
+    return await sh('bash', [path, '-p', this.project], { HTTP_PORT: String(this.port) })
+  }
+
   async down (): Promise<void> {
     await this.run('down', '--volumes', '--remove-orphans', '--timeout', '5')
   }
 
-  /** Full ids of the running containers of a service. */
-  async containerIds (service: string): Promise<string[]> {
-    return (await this.run('ps', '-q', service)).split('\n').filter((id) => id !== '')
+  /** Full ids of the containers of a service, or of the whole stack. */
+  async containerIds (service?: string): Promise<string[]> {
+    return (await this.run('ps', '-q', ...(service === undefined ? [] : [service]))).split('\n').filter((id) => id !== '')
   }
 
   /** The hostnames Docker gave the running workers (a container's short id). */
@@ -74,29 +112,48 @@ export class Stack {
     return out.split('\n').filter((line) => line.endsWith(' true')).map((line) => line.split(' ')[0]!).sort()
   }
 
+  /** Each container of a service (or of the stack): id → start time and restart count, to tell a restart. */
+  async lifetimes (service?: string): Promise<Record<string, string>> {
+    const ids = await this.containerIds(service)
+    const out = await sh('docker', ['inspect', '--format', '{{.Id}} {{.State.StartedAt}} {{.RestartCount}}', ...ids])
+    return Object.fromEntries(out.trim().split('\n').map((line) => { const [id, ...rest] = line.split(' '); return [id!, rest.join(' ')] }))
+  }
+
+  async inspectNetwork (network: string, format: string): Promise<string> {
+    return (await sh('docker', ['network', 'inspect', '--format', format, `${this.project}_${network}`])).trim()
+  }
+
+  async kill (id: string): Promise<void> {
+    await sh('docker', ['kill', '--signal', 'KILL', id])
+  }
+
   async inspect (id: string, format: string): Promise<string> {
     return (await sh('docker', ['inspect', '--format', format, id])).trim()
   }
 
-  /** One hit through nginx, asked as JSON so the number can be checked. */
+  /** One hit through nginx, asked as JSON so the number can be checked; never throws, gives up after 10 s. */
   async hit (): Promise<Hit> {
-    const res = await fetch(`${this.url}/`, { headers: { accept: 'application/json' } })
-    if (res.status !== 200) return { status: res.status, hostname: res.headers.get('x-served-by') ?? '', hits: NaN }
-    const body = await res.json() as { hostname: string, hits: number }
-    return { status: res.status, hostname: body.hostname, hits: body.hits }
+    const started = performance.now()
+    try {
+      const res = await fetch(`${this.url}/`, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(10000) })
+      const body = await res.text()
+      const ms = performance.now() - started
+      if (res.status !== 200) return { status: res.status, hostname: res.headers.get('x-served-by') ?? body, hits: NaN, ms }
+      const { hostname, hits } = JSON.parse(body) as { hostname: string, hits: number }
+      return { status: res.status, hostname, hits, ms }
+    } catch (err) {
+      return { status: 0, hostname: (err as Error).message, hits: NaN, ms: performance.now() - started }
+    }
   }
 
-  /** `count` hits with `concurrency` clients, each sending its next hit when the last is answered. */
+  /** `count` hits with `concurrency` clients. */
   async hits (count: number, concurrency: number): Promise<Hit[]> {
-    const answers: Hit[] = []
-    let sent = 0
-    await Promise.all(Array.from({ length: concurrency }, async () => {
-      while (sent < count) {
-        sent++
-        answers.push(await this.hit().catch((err: Error) => ({ status: 0, hostname: err.message, hits: NaN })))
-      }
-    }))
-    return answers
+    return await new Load(async () => await this.hit(), concurrency, count).finished()
+  }
+
+  /** Hits from `clients` loops until `stop()`. */
+  load (clients: number): Load {
+    return new Load(async () => await this.hit(), clients)
   }
 
   async stats (): Promise<{ total: number, workers: Record<string, number> }> {

@@ -1,0 +1,107 @@
+import { connect } from 'node:net'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Stack } from '../support/stack.js'
+
+// Bad input through nginx gets a clear 4xx and restarts nothing; the stack is
+// locked down where it can be checked from the outside. Traffic to 127.0.0.1 only.
+let stack: Stack
+let lifetimesBefore: Record<string, string>
+
+beforeAll(async () => {
+  stack = await Stack.up(2)
+  lifetimesBefore = await stack.lifetimes()
+})
+afterAll(async () => { await stack?.down() })
+
+interface RawAnswer { status: number, head: string, body: string, ms: number }
+
+/** Sends `request` as is on a new connection and reads until nginx closes it (10 s at most). */
+async function raw (request: string): Promise<RawAnswer> {
+  const started = performance.now()
+  return await new Promise((resolve, reject) => {
+    const socket = connect(stack.port, '127.0.0.1', () => socket.write(request))
+    let data = ''
+    socket.setTimeout(10000, () => { socket.destroy(new Error('no answer within 10 s')) })
+    socket.on('data', (chunk: Buffer) => { data += chunk.toString('latin1') })
+    socket.on('error', reject)
+    socket.on('close', () => {
+      const [head = '', body = ''] = data.split('\r\n\r\n')
+      resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0), head, body, ms: performance.now() - started })
+    })
+  })
+}
+
+const get = (target: string, headers = 'Host: localhost\r\n'): string => `GET ${target} HTTP/1.1\r\n${headers}Connection: close\r\n\r\n`
+
+describe('bad input gets a clear 4xx', () => {
+  it.each([
+    ['a 20 kB header', get('/', `Host: localhost\r\nX-Big: ${'a'.repeat(20 * 1024)}\r\n`), 400],
+    ['a 9 kB URL', get(`/?q=${'a'.repeat(9 * 1024)}`), 414],
+    ['TRACE', 'TRACE / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n', 405],
+    ['an unknown method', 'BREW / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n', 405],
+    ['POST /', 'POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 3\r\nConnection: close\r\n\r\nx=1', 405],
+    ['path traversal', get('/../../etc/passwd'), 400],
+    ['an empty Host', get('/', 'Host:\r\n'), 400],
+    ['a negative Content-Length', 'GET / HTTP/1.1\r\nHost: localhost\r\nContent-Length: -1\r\nConnection: close\r\n\r\n', 400]
+  ])('%s: %i', async (_what, request, status) => {
+    const answer = await raw(request)
+    expect(answer.status).toBe(status)
+    expect(answer.head).toMatch(/^Server: nginx$/m)
+    expect(`${answer.head}\n${answer.body}`).not.toMatch(/nginx\/\d|\bat .+:\d+:\d+/)
+  })
+
+  it('a method other than GET or HEAD on / says which are allowed', async () => {
+    for (const method of ['POST', 'BREW']) {
+      const answer = await raw(`${method} / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`)
+      expect(answer.head).toMatch(/^allow: GET, HEAD$/im)
+    }
+  })
+
+  it('a client that never finishes its headers is cut off, and others are served meanwhile', async () => {
+    const slow = new Promise<number>((resolve, reject) => {
+      const started = performance.now()
+      const socket = connect(stack.port, '127.0.0.1', () => socket.write('GET / HTTP/1.1\r\nHost: localhost\r\n'))
+      const drip = setInterval(() => socket.write('X-Slow: 1\r\n'), 500)
+      socket.setTimeout(20000, () => { socket.destroy(new Error('the slow client was never cut off')) })
+      socket.on('error', reject)
+      socket.on('close', () => { clearInterval(drip); resolve(performance.now() - started) })
+      socket.resume()
+    })
+    const others = await stack.hits(20, 2)
+    expect(others.filter((answer) => answer.status !== 200)).toEqual([])
+    const msToCutOff = await slow
+    console.log(`slow client cut off after ${msToCutOff.toFixed(0)} ms`)
+    expect(msToCutOff).toBeLessThan(8000)
+  })
+
+  it('no container was restarted by any of it', async () => {
+    expect(await stack.lifetimes()).toEqual(lifetimesBefore)
+  })
+})
+
+describe('hardening, checked from the outside', () => {
+  it('only nginx has a port on the host; the backend network is internal', async () => {
+    for (const id of await stack.containerIds()) {
+      const service = await stack.inspect(id, '{{index .Config.Labels "com.docker.compose.service"}}')
+      const ports = await stack.inspect(id, '{{range $p, $b := .HostConfig.PortBindings}}{{$p}} {{end}}')
+      expect(ports.trim(), service).toBe(service === 'web' ? '80/tcp' : '')
+    }
+    expect(await stack.inspectNetwork('backend', '{{.Internal}}')).toBe('true')
+  })
+
+  it('workers run as a non-root user, read-only, with no capabilities and no new privileges', async () => {
+    for (const id of await stack.containerIds('worker')) {
+      expect(await stack.inspect(id, '{{.Config.User}}')).toBe('node')
+      expect(await stack.inspect(id, '{{.HostConfig.ReadonlyRootfs}}')).toBe('true')
+      expect(await stack.inspect(id, '{{.HostConfig.CapDrop}}')).toBe('[ALL]')
+      expect(await stack.inspect(id, '{{.HostConfig.SecurityOpt}}')).toBe('[no-new-privileges:true]')
+    }
+  })
+
+  it('nginx names no version, and an unknown path gives no stack trace', async () => {
+    const res = await fetch(`${stack.url}/does-not-exist`)
+    expect(res.status).toBe(404)
+    expect(res.headers.get('server')).toBe('nginx')
+    expect(await res.json()).toEqual({ statusCode: 404, error: 'Not Found', message: 'no route for GET /does-not-exist' })
+  })
+})
