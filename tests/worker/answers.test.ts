@@ -67,12 +67,30 @@ describe('requests that must not count', () => {
     expect((await app.inject('/')).body).toBe('Hello World I am worker-a! 2 times.\n')
   })
 
-  it('/stats gives the total and the hits per worker', async () => {
+  it('/stats gives the total, the hits per worker and when each last served', async () => {
+    const before = Date.now()
     for (let i = 0; i < 3; i++) await app.inject('/')
     const res = await app.inject('/stats')
     expect(res.statusCode).toBe(200)
     expect(res.headers['x-served-by']).toBe('worker-a')
-    expect(res.json()).toEqual({ total: 3, workers: { 'worker-a': 3 } })
+    const stats = res.json<{ total: number, workers: Record<string, number>, lastSeen: Record<string, number>, now: number }>()
+    expect(stats).toMatchObject({ total: 3, workers: { 'worker-a': 3 } })
+    expect(Object.keys(stats.lastSeen)).toEqual(['worker-a'])
+    expect(stats.lastSeen['worker-a']).toBeGreaterThanOrEqual(before)
+    expect(stats.now).toBeGreaterThanOrEqual(stats.lastSeen['worker-a']!)
+  })
+
+  it('serves the live view\'s script and style, and the page allows only those', async () => {
+    const page = await app.inject({ url: '/', headers: { accept: 'text/html' } })
+    expect(page.headers['content-security-policy']).toContain("script-src 'self'")
+    expect(page.body).toContain('<script src="/live.js" defer></script>')
+    const script = await app.inject('/live.js')
+    expect(script.statusCode).toBe(200)
+    expect(script.headers['content-type']).toBe('text/javascript; charset=utf-8')
+    expect(script.body).toContain("fetch('/stats'")
+    const style = await app.inject('/live.css')
+    expect(style.headers['content-type']).toBe('text/css; charset=utf-8')
+    expect(await total()).toBe(1)
   })
 })
 

@@ -8,6 +8,7 @@ import counter from './plugins/counter.js'
 import rootRoutes from './routes/root.js'
 import statsRoutes from './routes/stats.js'
 import healthRoutes from './routes/health.js'
+import assetRoutes from './routes/assets.js'
 import { OneLinePerRequest } from './request-log.js'
 
 export type AppConfig = Pick<Config, 'REDIS_URL' | 'HOSTNAME' | 'LOG_LEVEL' | 'REDIS_TIMEOUT_MS'>
@@ -55,5 +56,6 @@ export async function buildApp (config: AppConfig): Promise<FastifyInstance> {
   await app.register(rootRoutes, { hostname })
   await app.register(statsRoutes)
   await app.register(healthRoutes)
+  await app.register(assetRoutes)
   return app
 }

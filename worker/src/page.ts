@@ -6,7 +6,11 @@ export interface HitView {
 const escapes: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }
 const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (c) => escapes[c] ?? c)
 
-/** The answer a browser gets: which worker served this hit, and its number. */
+/**
+ * The answer a browser gets: which worker served this hit and its number, and
+ * the live panel that /live.js fills (hits per worker, the last hosts that
+ * served, "keep hitting"). Everything is served by the worker: no CDN.
+ */
 export function renderHitPage ({ hostname, hits }: HitView): string {
   const host = escapeHtml(hostname)
   return `<!doctype html>
@@ -15,19 +19,38 @@ export function renderHitPage ({ hostname, hits }: HitView): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>hitcounter: ${host}</title>
-<style>
-  body { font-family: system-ui, sans-serif; margin: 0; min-height: 100vh; display: grid; place-items: center; background: #f6f7f9; color: #1b1f24; }
-  main { text-align: center; padding: 2rem; }
-  h1 { font-size: clamp(1.5rem, 5vw, 3rem); margin: 0 0 1rem; }
-  .host { font-family: ui-monospace, monospace; }
-  .hits { font-size: clamp(2.5rem, 10vw, 6rem); font-weight: 700; margin: 0; }
-</style>
+<link rel="stylesheet" href="/live.css">
+<script src="/live.js" defer></script>
 </head>
 <body>
 <main>
-  <h1>Hello World I am <span class="host" data-testid="hostname">${host}</span>!</h1>
-  <p class="hits"><span data-testid="hits">${hits}</span> times.</p>
-  <p>Refresh to be served again: nginx hands each hit to the next worker.</p>
+  <section id="hit" class="hit" data-hostname="${host}" data-hits="${hits}">
+    <p class="hello">Hello World I am <strong class="host" data-testid="hostname">${host}</strong>!</p>
+    <p class="count"><span data-testid="hits">${hits}</span> times.</p>
+  </section>
+
+  <section class="controls" aria-label="Send hits">
+    <button id="keep-hitting" type="button" aria-pressed="false">Keep hitting</button>
+    <label for="rate">Rate</label>
+    <select id="rate">
+      <option value="1">1 hit/s</option>
+      <option value="2">2 hits/s</option>
+      <option value="5" selected>5 hits/s</option>
+      <option value="10">10 hits/s</option>
+      <option value="20">20 hits/s</option>
+    </select>
+    <span id="status" role="status"></span>
+  </section>
+
+  <section class="panel" aria-labelledby="panel-title">
+    <h2 id="panel-title"><span id="serving" data-testid="serving">–</span> <span id="serving-noun">workers</span> serving · <span id="total">–</span> hits in all</h2>
+    <ul id="bars" class="bars" aria-label="Hits per worker"></ul>
+    <h3>Last hits were served by</h3>
+    <ol id="sequence" class="sequence" aria-label="Hosts that served the last hits, newest first"></ol>
+  </section>
+
+  <p class="hint">Refresh, or keep hitting, then scale in a terminal: <code>docker compose up -d --scale worker=5 --no-recreate</code>.
+  Workers that have served nothing for 10&nbsp;s fade out.</p>
 </main>
 </body>
 </html>

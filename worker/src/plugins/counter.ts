@@ -11,7 +11,12 @@ export interface Hit {
 
 export interface Stats {
   total: number
+  /** Hits served, per worker hostname. */
   workers: Record<string, number>
+  /** When each worker last served a hit (ms since the epoch), so a view can fade the ones gone. */
+  lastSeen: Record<string, number>
+  /** This answer's time, on the same clock as lastSeen. */
+  now: number
 }
 
 export interface Counter {
@@ -27,18 +32,20 @@ declare module 'fastify' {
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    countHit: (totalKey: string, perWorkerKey: string, worker: string) => Result<[number, number], Context>
+    countHit: (totalKey: string, perWorkerKey: string, lastSeenKey: string, worker: string, now: number) => Result<[number, number], Context>
   }
 }
 
 export const TOTAL_KEY = 'hits'
 export const PER_WORKER_KEY = 'hits:by-worker'
+export const LAST_SEEN_KEY = 'hits:last-seen'
 
 // One script, so the total and the per-worker count move together: the total
 // always equals the sum per worker, whatever happens between the two calls.
 const COUNT_HIT = `
 local total = redis.call('INCR', KEYS[1])
 local worker = redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
+redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
 return { total, worker }
 `
 
@@ -61,25 +68,26 @@ async function unlessUnavailable<T> (pending: Promise<T>): Promise<T> {
   }
 }
 
+const numbers = (hash: Record<string, string>): Record<string, number> =>
+  Object.fromEntries(Object.entries(hash).map(([key, value]) => [key, Number(value)]))
+
 /** The hit counter in Redis, decorated as `app.counter`. */
 async function counterPlugin (app: FastifyInstance, opts: { hostname: string }): Promise<void> {
-  app.redis.defineCommand('countHit', { numberOfKeys: 2, lua: COUNT_HIT })
+  app.redis.defineCommand('countHit', { numberOfKeys: 3, lua: COUNT_HIT })
 
   app.decorate('counter', {
     async hit () {
-      const [total, worker] = await unlessUnavailable(app.redis.countHit(TOTAL_KEY, PER_WORKER_KEY, opts.hostname))
+      const [total, worker] = await unlessUnavailable(app.redis.countHit(TOTAL_KEY, PER_WORKER_KEY, LAST_SEEN_KEY, opts.hostname, Date.now()))
       return { total, worker }
     },
     async stats () {
-      // MULTI: the total and the per-worker counts are read at the same instant.
-      const replies = await unlessUnavailable(app.redis.multi().get(TOTAL_KEY).hgetall(PER_WORKER_KEY).exec())
-      const [[totalErr, total], [workersErr, workers]] = replies as [[Error | null, string | null], [Error | null, Record<string, string>]]
-      if (totalErr !== null) throw totalErr
-      if (workersErr !== null) throw workersErr
-      return {
-        total: Number(total ?? 0),
-        workers: Object.fromEntries(Object.entries(workers).map(([name, hits]) => [name, Number(hits)]))
-      }
+      // MULTI: the total and the per-worker figures are read at the same instant.
+      const replies = await unlessUnavailable(app.redis.multi().get(TOTAL_KEY).hgetall(PER_WORKER_KEY).hgetall(LAST_SEEN_KEY).exec())
+      const [total, workers, lastSeen] = (replies ?? []).map(([err, value]) => {
+        if (err !== null) throw err
+        return value
+      }) as [string | null, Record<string, string>, Record<string, string>]
+      return { total: Number(total ?? 0), workers: numbers(workers), lastSeen: numbers(lastSeen), now: Date.now() }
     }
   })
 }

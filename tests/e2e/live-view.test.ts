@@ -1,0 +1,75 @@
+import { mkdir } from 'node:fs/promises'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { chromium, type Browser, type Page } from 'playwright-core'
+import { Stack } from '../support/stack.js'
+
+// The live view in a real browser (Debian's Chromium, driven by playwright-core)
+// against the real compose stack, through nginx on 127.0.0.1.
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+const ARTIFACTS = 'test-results'
+
+let stack: Stack
+let browser: Browser
+let page: Page
+
+beforeAll(async () => {
+  stack = await Stack.up(3)
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    // As root, and on a machine with no network but loopback: no sandbox, no background traffic.
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
+  }).catch((err: Error) => {
+    throw new Error(`cannot start Chromium at ${CHROMIUM} (.ci/run installs Debian's chromium; CHROMIUM_PATH overrides): ${err.message}`)
+  })
+  page = await browser.newPage({ viewport: { width: 1000, height: 900 } })
+  await mkdir(ARTIFACTS, { recursive: true })
+})
+afterAll(async () => {
+  await browser?.close()
+  await stack?.down()
+})
+
+const serving = async (): Promise<string> => await page.getByTestId('serving').innerText()
+
+describe('the page in a browser', () => {
+  it('shows the worker that served the hit and the hit\'s number, big', async () => {
+    const workers = await stack.workerHostnames()
+    await page.goto(stack.url)
+    expect(workers).toContain(await page.getByTestId('hostname').innerText())
+    expect(Number(await page.getByTestId('hits').innerText())).toBeGreaterThan(0)
+    // The banner takes the colour of the serving host, set by the page's own script.
+    expect(await page.locator('#hit').evaluate((el) => (el as HTMLElement).style.backgroundColor)).toMatch(/^rgb/)
+  })
+
+  it('answers fast through nginx (figure printed, not asserted: timing belongs to benchmarks)', async () => {
+    const times: number[] = []
+    for (let i = 0; i < 50; i++) {
+      const started = performance.now()
+      const res = await fetch(stack.url, { headers: { accept: 'text/html' } })
+      await res.text()
+      times.push(performance.now() - started)
+    }
+    times.sort((a, b) => a - b)
+    console.log(`HTML page through nginx, 50 sequential loads: median ${times[25]!.toFixed(1)} ms, p95 ${times[47]!.toFixed(1)} ms, max ${times[49]!.toFixed(1)} ms`)
+  })
+
+  it('"keep hitting" shows all 3 workers serving, and each in the sequence of last hosts', async () => {
+    await page.selectOption('#rate', '10')
+    await page.getByRole('button', { name: 'Keep hitting' }).press('Enter')
+    await expect.poll(serving, { timeout: 20000, interval: 250 }).toBe('3')
+    await expect.poll(async () => await page.locator('#bars li.serving').count(), { timeout: 5000 }).toBe(3)
+    // Not a strict rotation here: the page's own /stats reads take turns at nginx too.
+    const sequence = await page.locator('#sequence li').allInnerTexts()
+    expect([...new Set(sequence)].sort()).toEqual(await stack.workerHostnames())
+    await page.screenshot({ path: `${ARTIFACTS}/live-view.png`, fullPage: true })
+  })
+
+  it('scaled down to 1 worker, the other two fade out of the panel', async () => {
+    await stack.run('up', '-d', '--no-recreate', '--scale', 'worker=1')
+    await expect.poll(serving, { timeout: 30000, interval: 500 }).toBe('1')
+    expect(await page.locator('#bars li.gone').count()).toBe(2)
+    expect(await page.locator('#status').innerText()).toBe('')
+    await page.screenshot({ path: `${ARTIFACTS}/live-view-scaled-down.png`, fullPage: true })
+  })
+})
