@@ -40,7 +40,7 @@ describe('GET / counts one hit and answers in the form asked for', () => {
     expect(res.statusCode).toBe(200)
     expect(res.headers['content-type']).toBe('text/html; charset=utf-8')
     expect(res.body).toMatch(/^<!doctype html>/)
-    expect(res.body).toContain('<span class="host" data-testid="hostname">worker-a</span>')
+    expect(res.body).toContain('<strong class="host" data-testid="hostname">worker-a</strong>')
     expect(res.body).toContain('<span data-testid="hits">1</span>')
   })
 
