@@ -1,11 +1,21 @@
+import { execFile } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Stack, type Hit } from '../support/stack.js'
-import { waitFor } from '../support/ports.js'
+import { Stack, type Hit } from '../../tools/stack.js'
+import { waitFor } from '../../tools/ports.js'
 
 // The real docker-compose.yml: nginx, workers and Redis in containers; traffic
 // goes to nginx's published port on 127.0.0.1 only.
 let stack: Stack
 const everyAnswer: Hit[] = []
+
+/** Runs the built balance check (as `npm run check` does) against the stack. */
+async function check (...args: string[]): Promise<{ code: number, output: string }> {
+  return await new Promise((resolve) => {
+    execFile(process.execPath, ['dist/tools/check.js', '--url', stack.url, ...args], (err, stdout, stderr) => {
+      resolve({ code: err === null ? 0 : (err.code as number), output: stdout + stderr })
+    })
+  })
+}
 
 beforeAll(async () => { stack = await Stack.up(3) })
 afterAll(async () => { await stack?.down() })
@@ -42,6 +52,27 @@ describe('the compose stack balances hits over the workers', () => {
     for (const [host, served] of perWorker) expect((after.workers[host] ?? 0) - (before.workers[host] ?? 0)).toBe(served)
   })
 
+  it('the balance check passes on it: concurrent, strict rotation, and as JSON', async () => {
+    const concurrent = await check('--workers', '3', '--hits', '90', '--concurrency', '6')
+    expect(concurrent.output).toMatch(/PASS {2}counter moved by exactly the hits answered: \+90 for 90 answered/)
+    expect(concurrent.output).toContain('balance check passed')
+    expect(concurrent.code).toBe(0)
+
+    const strict = await check('--workers', '3', '--hits', '30', '--concurrency', '1', '--strict')
+    expect(strict.output).toMatch(/PASS {2}strict rotation/)
+    expect(strict.code).toBe(0)
+
+    const json = await check('--workers', '3', '--hits', '30', '--json')
+    expect(json.code).toBe(0)
+    expect(JSON.parse(json.output)).toMatchObject({ ok: true, answered: 30, failed: 0, counted: 30 })
+  })
+
+  it('the balance check fails when it expects more workers than serve', async () => {
+    const result = await check('--workers', '4', '--hits', '40')
+    expect(result.output).toContain('FAIL  exactly 4 workers served: 3 served')
+    expect(result.code).toBe(1)
+  })
+
   it('scaled live to 5 workers, all 5 serve within seconds and nginx is not restarted', async () => {
     const [web] = await stack.containerIds('web')
     const webStartedAt = await stack.inspect(web!, '{{.State.StartedAt}}')
@@ -62,6 +93,17 @@ describe('the compose stack balances hits over the workers', () => {
     expect(await stack.containerIds('web')).toEqual([web])
     expect(await stack.inspect(web!, '{{.State.StartedAt}}')).toBe(webStartedAt)
     expect(await stack.inspect(web!, '{{.RestartCount}}')).toBe('0')
+  })
+
+  it('the balance check fails when one of the 5 workers is unreachable', async () => {
+    const [cutOff] = await stack.containerIds('worker')
+    await stack.disconnect(cutOff!, 'backend')
+    // nginx re-resolves "apps" every second; then the cut-off worker gets no hits.
+    await new Promise((resolve) => setTimeout(resolve, 2500))
+    const result = await check('--workers', '5', '--hits', '100')
+    expect(result.output).toContain('FAIL  exactly 5 workers served: 4 served')
+    expect(result.output).toContain('balance check FAILED')
+    expect(result.code).toBe(1)
   })
 
   it('every answer so far carried a number of its own: nothing was counted twice', () => {

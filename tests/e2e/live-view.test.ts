@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { chromium, type Browser, type Page } from 'playwright-core'
-import { Stack } from '../support/stack.js'
+import { Stack } from '../../tools/stack.js'
 
 // The live view in a real browser (Debian's Chromium, driven by playwright-core)
 // against the real compose stack, through nginx on 127.0.0.1.
@@ -60,8 +60,9 @@ describe('the page in a browser', () => {
     await expect.poll(serving, { timeout: 20000, interval: 250 }).toBe('3')
     await expect.poll(async () => await page.locator('#bars li.serving').count(), { timeout: 5000 }).toBe(3)
     // Not a strict rotation here: the page's own /stats reads take turns at nginx too.
-    const sequence = await page.locator('#sequence li').allInnerTexts()
-    expect([...new Set(sequence)].sort()).toEqual(await stack.workerHostnames())
+    const workers = await stack.workerHostnames()
+    const hostsInSequence = async (): Promise<string[]> => [...new Set(await page.locator('#sequence li').allInnerTexts())].sort()
+    await expect.poll(hostsInSequence, { timeout: 20000, interval: 250 }).toEqual(workers)
     await page.screenshot({ path: `${ARTIFACTS}/live-view.png`, fullPage: true })
   })
 

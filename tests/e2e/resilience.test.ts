@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Stack, type Hit, type Load } from '../support/stack.js'
-import { waitFor } from '../support/ports.js'
+import { Stack, type Hit, type Load } from '../../tools/stack.js'
+import { waitFor } from '../../tools/ports.js'
 
 // Processes come and go under a steady load through nginx (8 clients), and no
 // hit fails. Traffic goes to nginx's published port on 127.0.0.1 only.

@@ -1,15 +1,19 @@
+// Drives a real compose stack of this repository (docker-compose.yml, plus any
+// override files) under a project name and ports of its own: for the end-to-end
+// tests and the benchmark. Run from the repository root (npm scripts and vitest are).
 import { execFile } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { freePort, waitFor } from './ports.js'
+import { hit, Load, readStats, type Hit, type Stats } from './hits.js'
+
+export { Load, type Hit }
 
 const run = promisify(execFile)
-const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 
 /** Runs a command, failing with its output when it fails. */
 async function sh (file: string, args: string[], env: Record<string, string> = {}): Promise<string> {
   try {
-    const { stdout } = await run(file, args, { cwd: ROOT, env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 })
+    const { stdout } = await run(file, args, { env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 })
     return stdout
   } catch (err) {
     const { stdout = '', stderr = '' } = err as { stdout?: string, stderr?: string }
@@ -22,7 +26,7 @@ async function composeCommand (): Promise<string[]> {
   try {
     await sh('docker', ['info', '--format', '{{.ServerVersion}}'])
   } catch (err) {
-    throw new Error(`The end-to-end suite needs a running Docker engine (.ci/run installs and starts one).\n${(err as Error).message}`)
+    throw new Error(`A running Docker engine is needed (.ci/run installs and starts one).\n${(err as Error).message}`)
   }
   try {
     await sh('docker', ['compose', 'version'])
@@ -32,39 +36,13 @@ async function composeCommand (): Promise<string[]> {
   }
 }
 
-/** One answer through nginx: status 0 when no HTTP answer came at all. */
-export interface Hit { status: number, hostname: string, hits: number, ms: number }
-
-/** A steady load: `clients` loops, each sending its next hit when the last is answered, until stopped. */
-export class Load {
-  readonly answers: Hit[] = []
-  inFlight = 0
-  private running = true
-  private readonly done: Promise<unknown>
-
-  constructor (send: () => Promise<Hit>, clients: number, limit = Infinity) {
-    let started = 0
-    this.done = Promise.all(Array.from({ length: clients }, async () => {
-      while (this.running && started < limit) {
-        started++
-        this.inFlight++
-        const answer = await send()
-        this.inFlight--
-        this.answers.push(answer)
-      }
-    }))
-  }
-
-  async stop (): Promise<Hit[]> {
-    this.running = false
-    await this.done
-    return this.answers
-  }
-
-  async finished (): Promise<Hit[]> {
-    await this.done
-    return this.answers
-  }
+export interface StackOptions {
+  /** Compose project name (default: one of this process's own). */
+  project?: string
+  /** Override files on top of docker-compose.yml. */
+  files?: string[]
+  /** Variables for the compose files, such as extra published ports. */
+  env?: Record<string, string>
 }
 
 /** The real docker-compose.yml, up under a project name and host port of its own. */
@@ -72,15 +50,22 @@ export class Stack {
   private constructor (
     private readonly compose: string[],
     readonly project: string,
-    readonly port: number
+    readonly env: Record<string, string>
   ) {}
+
+  /** nginx's published port. */
+  get port (): number {
+    return Number(this.env.HTTP_PORT)
+  }
 
   get url (): string {
     return `http://127.0.0.1:${this.port}`
   }
 
-  static async up (workers: number): Promise<Stack> {
-    const stack = new Stack(await composeCommand(), `hitcounter-e2e-${process.pid}`, await freePort())
+  static async up (workers: number, options: StackOptions = {}): Promise<Stack> {
+    const files = options.files === undefined ? [] : ['docker-compose.yml', ...options.files].flatMap((file) => ['-f', file])
+    const env = { HTTP_PORT: String(await freePort()), ...options.env }
+    const stack = new Stack([...await composeCommand(), ...files], options.project ?? `hitcounter-e2e-${process.pid}`, env)
     await stack.run('up', '-d', '--build', '--scale', `worker=${workers}`)
     await waitFor('nginx to answer', async () => await fetch(`${stack.url}/nginx-health`).then((res) => res.ok, () => false), 60000, 200)
     return stack
@@ -88,12 +73,12 @@ export class Stack {
 
   async run (...args: string[]): Promise<string> {
     const [file, ...base] = this.compose
-    return await sh(file!, [...base, '-p', this.project, ...args], { HTTP_PORT: String(this.port) })
+    return await sh(file!, [...base, '-p', this.project, ...args], this.env)
   }
 
   /** Runs one of the repository's scripts against this stack (`-p project`). */
   async script (path: string): Promise<string> {
-    return await sh('bash', [path, '-p', this.project], { HTTP_PORT: String(this.port) })
+    return await sh('bash', [path, '-p', this.project], this.env)
   }
 
   async down (): Promise<void> {
@@ -123,6 +108,11 @@ export class Stack {
     return (await sh('docker', ['network', 'inspect', '--format', format, `${this.project}_${network}`])).trim()
   }
 
+  /** Cuts a container off one of the stack's networks. */
+  async disconnect (id: string, network: string): Promise<void> {
+    await sh('docker', ['network', 'disconnect', `${this.project}_${network}`, id])
+  }
+
   async kill (id: string): Promise<void> {
     await sh('docker', ['kill', '--signal', 'KILL', id])
   }
@@ -131,32 +121,21 @@ export class Stack {
     return (await sh('docker', ['inspect', '--format', format, id])).trim()
   }
 
-  /** One hit through nginx, asked as JSON so the number can be checked; never throws, gives up after 10 s. */
   async hit (): Promise<Hit> {
-    const started = performance.now()
-    try {
-      const res = await fetch(`${this.url}/`, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(10000) })
-      const body = await res.text()
-      const ms = performance.now() - started
-      if (res.status !== 200) return { status: res.status, hostname: res.headers.get('x-served-by') ?? body, hits: NaN, ms }
-      const { hostname, hits } = JSON.parse(body) as { hostname: string, hits: number }
-      return { status: res.status, hostname, hits, ms }
-    } catch (err) {
-      return { status: 0, hostname: (err as Error).message, hits: NaN, ms: performance.now() - started }
-    }
+    return await hit(this.url)
   }
 
   /** `count` hits with `concurrency` clients. */
   async hits (count: number, concurrency: number): Promise<Hit[]> {
-    return await new Load(async () => await this.hit(), concurrency, count).finished()
+    return await new Load(async () => await hit(this.url), concurrency, count).finished()
   }
 
   /** Hits from `clients` loops until `stop()`. */
   load (clients: number): Load {
-    return new Load(async () => await this.hit(), clients)
+    return new Load(async () => await hit(this.url), clients)
   }
 
-  async stats (): Promise<{ total: number, workers: Record<string, number> }> {
-    return await (await fetch(`${this.url}/stats`)).json() as { total: number, workers: Record<string, number> }
+  async stats (): Promise<Stats> {
+    return await readStats(this.url)
   }
 }
