@@ -32,7 +32,9 @@ async function redisPlugin (app: FastifyInstance, opts: RedisPluginOptions): Pro
     maxRetriesPerRequest: 0,
     commandTimeout: opts.timeoutMs,
     connectTimeout: Math.max(opts.timeoutMs, 1000),
-    retryStrategy: reconnectDelay
+    retryStrategy: reconnectDelay,
+    // Commands issued in the same tick (concurrent hits) go out in one write.
+    enableAutoPipelining: true
   })
 
   // Log state changes once each, not every failed reconnect attempt.
