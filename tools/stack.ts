@@ -11,7 +11,7 @@ export { Load, type Hit }
 const run = promisify(execFile)
 
 /** Runs a command, failing with its output when it fails. */
-async function sh (file: string, args: string[], env: Record<string, string> = {}): Promise<string> {
+export async function sh (file: string, args: string[], env: Record<string, string> = {}): Promise<string> {
   try {
     const { stdout } = await run(file, args, { env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 })
     return stdout
