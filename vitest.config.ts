@@ -16,6 +16,14 @@ export default defineConfig({
         }
       },
       {
+        // Deployment files checked without a cluster.
+        test: {
+          name: 'deploy',
+          include: ['tests/deploy/**/*.test.ts'],
+          sequence: { groupOrder: 0 }
+        }
+      },
+      {
         // The real compose stack: after the worker tests, one file at a time.
         test: {
           name: 'e2e',

@@ -1,0 +1,96 @@
+import { readdir, readFile } from 'node:fs/promises'
+import { describe, expect, it } from 'vitest'
+import { parseAllDocuments } from 'yaml'
+import { ConfigMap, Namespace, Service } from 'kubernetes-models/v1'
+import { Deployment, StatefulSet } from 'kubernetes-models/apps/v1'
+import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2'
+import { PodDisruptionBudget } from 'kubernetes-models/policy/v1'
+import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1'
+
+// No cluster runs here: every manifest is checked against the Kubernetes
+// OpenAPI schemas that the kubernetes-models package ships.
+const BASE = 'deploy/kubernetes/base'
+
+interface Validating { validate: () => void }
+const MODELS: Record<string, new (data: never) => Validating> = {
+  'v1/Namespace': Namespace,
+  'v1/Service': Service,
+  'v1/ConfigMap': ConfigMap,
+  'apps/v1/Deployment': Deployment,
+  'apps/v1/StatefulSet': StatefulSet,
+  'autoscaling/v2/HorizontalPodAutoscaler': HorizontalPodAutoscaler,
+  'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
+  'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy
+}
+
+interface Manifest { apiVersion: string, kind: string, metadata: { name: string }, spec?: Record<string, unknown> }
+
+async function manifests (): Promise<Array<{ file: string, doc: Manifest }>> {
+  const files = (await readdir(BASE)).filter((file) => file.endsWith('.yaml') && file !== 'kustomization.yaml')
+  const all = []
+  for (const file of files) {
+    for (const doc of parseAllDocuments(await readFile(`${BASE}/${file}`, 'utf8'))) {
+      expect(doc.errors, file).toEqual([])
+      all.push({ file, doc: doc.toJS() as Manifest })
+    }
+  }
+  return all
+}
+
+const validate = (doc: Manifest): void => {
+  const Model = MODELS[`${doc.apiVersion}/${doc.kind}`]
+  if (Model === undefined) throw new Error(`no schema mapped for ${doc.apiVersion} ${doc.kind}`)
+  new Model(doc as never).validate()
+}
+
+describe('Kubernetes manifests', () => {
+  it('every object in the base is valid against its OpenAPI schema', async () => {
+    const all = await manifests()
+    expect(all.length).toBeGreaterThanOrEqual(10)
+    for (const { file, doc } of all) expect(() => { validate(doc) }, `${file}: ${doc.kind} ${doc.metadata.name}`).not.toThrow()
+  })
+
+  it('the validation does catch a broken object', () => {
+    const broken = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'x' }, spec: { replicas: 'three', selector: {}, template: {} } }
+    expect(() => { validate(broken) }).toThrow(/replicas must be integer/)
+  })
+
+  it('kustomization.yaml lists every manifest file, and the overlay builds on the base', async () => {
+    const kustomization = parseAllDocuments(await readFile(`${BASE}/kustomization.yaml`, 'utf8'))[0]!.toJS() as { resources: string[], configMapGenerator: Array<{ files: string[] }> }
+    const files = (await readdir(BASE)).filter((file) => file.endsWith('.yaml') && file !== 'kustomization.yaml')
+    expect([...kustomization.resources].sort()).toEqual(files.sort())
+    expect(kustomization.configMapGenerator[0]!.files).toEqual(['nginx.conf.template'])
+    const overlay = parseAllDocuments(await readFile('deploy/kubernetes/overlays/local/kustomization.yaml', 'utf8'))[0]!.toJS() as { resources: string[] }
+    expect(overlay.resources).toEqual(['../../base'])
+  })
+
+  it('the workers sit behind a headless Service named "apps", with probes, draining and a locked-down container', async () => {
+    const all = (await manifests()).map(({ doc }) => doc)
+    const apps = all.find((doc) => doc.kind === 'Service' && doc.metadata.name === 'apps')!
+    expect(apps.spec).toMatchObject({ clusterIP: 'None', selector: { 'app.kubernetes.io/name': 'worker' } })
+    const worker = all.find((doc) => doc.kind === 'Deployment' && doc.metadata.name === 'worker') as unknown as {
+      spec: { replicas: number, template: { spec: { terminationGracePeriodSeconds: number, containers: Array<Record<string, any>> } } }
+    }
+    const container = worker.spec.template.spec.containers[0]!
+    expect(worker.spec.replicas).toBe(3)
+    expect(container.readinessProbe.httpGet.path).toBe('/readyz')
+    expect(container.livenessProbe.httpGet.path).toBe('/healthz')
+    expect(container.lifecycle.preStop).toBeDefined()
+    expect(worker.spec.template.spec.terminationGracePeriodSeconds).toBeGreaterThan(20)
+    expect(container.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } })
+    expect(all.map((doc) => doc.kind)).toEqual(expect.arrayContaining(['StatefulSet', 'HorizontalPodAutoscaler', 'PodDisruptionBudget', 'NetworkPolicy']))
+  })
+})
+
+describe('the nginx config is the same file in compose and Kubernetes', () => {
+  it('differs from web/nginx.conf only in the resolver and the workers\' name', async () => {
+    const compose = (await readFile('web/nginx.conf', 'utf8')).split('\n')
+    const kubernetes = (await readFile(`${BASE}/nginx.conf.template`, 'utf8')).split('\n')
+    expect(kubernetes).toHaveLength(compose.length)
+    const differing = compose.flatMap((line, i) => line === kubernetes[i] ? [] : [[line.trim(), kubernetes[i]!.trim()]])
+    expect(differing).toEqual([
+      ['resolver 127.0.0.11 valid=1s ipv6=off;', 'resolver ${NGINX_LOCAL_RESOLVERS} valid=1s ipv6=off;'],
+      ['server apps:3000 resolve max_fails=1 fail_timeout=2s;', 'server apps.${POD_NAMESPACE}.svc.cluster.local:3000 resolve max_fails=1 fail_timeout=2s;']
+    ])
+  })
+})
