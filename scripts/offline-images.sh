@@ -26,11 +26,20 @@ die() { printf 'offline-images: error: %s\n' "$*" >&2; exit 1; }
 
 docker info >/dev/null 2>&1 || die "no Docker engine answers (start dockerd, or see README: Troubleshooting)"
 
-# The base images named by FROM lines and image: keys, without our own build stages.
+# The base images: those named by FROM lines (not our own build stages), and the
+# image: of each compose service that is not built here (a built service's image:
+# only names what the build produces).
 base_images() {
   {
     awk 'toupper($1) == "FROM" { print $2 }' "$root"/web/Dockerfile "$root"/worker/Dockerfile
-    awk '$1 == "image:" { print $2 }' "$root"/docker-compose.yml
+    awk '
+      /^services:/ { in_services = 1; next }
+      /^[^ #]/ { in_services = 0 }
+      in_services && /^  [A-Za-z0-9_.-]+:/ { service = $1 }
+      in_services && /^    build:/ { built[service] = 1 }
+      in_services && /^    image:/ { image[service] = $2 }
+      END { for (s in image) if (!built[s]) print image[s] }
+    ' "$root"/docker-compose.yml
   } | grep -v -e '^build$' -e '^\$' | sort -u
 }
 
