@@ -15,7 +15,7 @@ export interface RedisPluginOptions {
 }
 
 /** Delay before each reconnect attempt: quick at first, then once a second. */
-export function reconnectDelay (attempt: number): number {
+function reconnectDelay (attempt: number): number {
   return Math.min(attempt * 100, 1000)
 }
 
