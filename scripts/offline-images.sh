@@ -7,7 +7,8 @@
 #
 # Idempotent: what exists is skipped. Needs root, docker and debootstrap.
 # Environment:
-#   DEBIAN_MIRROR   Debian mirror for debootstrap and apt (default http://deb.debian.org/debian)
+#   DEBIAN_MIRROR   Debian mirror for debootstrap and the stand-ins' apt (default: the
+#                   mirror this machine's apt uses, else debootstrap's own default)
 #   HOST_CA_BUNDLE  CA bundle the stand-ins trust besides their own, so npm works
 #                   behind a TLS-intercepting proxy (default: $NODE_EXTRA_CA_CERTS,
 #                   else /etc/ssl/certs/ca-certificates.crt)
@@ -15,7 +16,7 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 standins="$root/scripts/standins"
-mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+mirror=${DEBIAN_MIRROR:-$(awk '/^URIs:/ { print $2; exit }' /etc/apt/sources.list.d/*.sources 2>/dev/null || true)}
 ca_bundle=${HOST_CA_BUNDLE:-${NODE_EXTRA_CA_CERTS:-/etc/ssl/certs/ca-certificates.crt}}
 base_image=hitcounter-standin/debian:sid
 rootfs=""
@@ -49,10 +50,10 @@ ensure_base() {
   command -v debootstrap >/dev/null || die "debootstrap is not installed (apt-get install -y debootstrap)"
   [ -r "$ca_bundle" ] || die "CA bundle $ca_bundle is not readable (set HOST_CA_BUNDLE)"
   rootfs=$(mktemp -d /tmp/hitcounter-sid.XXXXXX)
-  say "debootstrap --variant=minbase sid from $mirror (about a minute)"
-  debootstrap --variant=minbase sid "$rootfs" "$mirror" >"$rootfs.log" 2>&1 \
+  say "debootstrap --variant=minbase sid ${mirror:-from its default mirror} (about a minute)"
+  # debootstrap writes the mirror it used into the new system's apt sources.
+  debootstrap --variant=minbase sid "$rootfs" ${mirror:+"$mirror"} >"$rootfs.log" 2>&1 \
     || die "debootstrap failed; last lines of $rootfs.log: $(tail -3 "$rootfs.log" | tr '\n' ' ')"
-  echo "deb $mirror sid main" >"$rootfs/etc/apt/sources.list"
   # The host's trust store travels with the stand-ins, at a path of its own so that
   # an installed ca-certificates package does not overwrite it.
   install -D -m 0644 "$ca_bundle" "$rootfs/usr/local/share/hitcounter/host-ca-bundle.crt"

@@ -21,19 +21,14 @@ export async function sh (file: string, args: string[], env: Record<string, stri
   }
 }
 
-/** `docker compose` (v2) where the plugin exists, else `docker-compose` (v1.29). */
+/** Compose, chosen by scripts/compose.sh: the rule the scripts and CI use too. */
 async function composeCommand (): Promise<string[]> {
   try {
     await sh('docker', ['info', '--format', '{{.ServerVersion}}'])
   } catch (err) {
     throw new Error(`A running Docker engine is needed (.ci/run installs and starts one).\n${(err as Error).message}`)
   }
-  try {
-    await sh('docker', ['compose', 'version'])
-    return ['docker', 'compose']
-  } catch {
-    return ['docker-compose']
-  }
+  return ['bash', 'scripts/compose.sh']
 }
 
 export interface StackOptions {
