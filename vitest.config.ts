@@ -16,6 +16,14 @@ export default defineConfig({
         }
       },
       {
+        // The balance check's logic: no Docker, no network.
+        test: {
+          name: 'tools',
+          include: ['tests/tools/**/*.test.ts'],
+          sequence: { groupOrder: 0 }
+        }
+      },
+      {
         // Deployment files checked without a cluster.
         test: {
           name: 'deploy',

@@ -44,9 +44,9 @@ say "up with 3 workers"
 compose up -d --build --wait --scale worker=3
 
 say "check with 3 workers"
-node dist/tools/check.js --url "$url" --workers 3 --hits 300
+node dist/host/tools/check.js --url "$url" --workers 3 --hits 300
 
 say "scale to 5 workers, live"
 compose up -d --wait --no-recreate --scale worker=5
 # nginx re-resolves "apps" every second: the check waits until all 5 serve.
-node dist/tools/check.js --url "$url" --workers 5 --hits 500 --settle 10
+node dist/host/tools/check.js --url "$url" --workers 5 --hits 500 --settle 10

@@ -1,35 +1,29 @@
-// Sending hits through the load balancer and reading its counts: shared by the
-// balance check (hitcounter-check) and the end-to-end tests.
+// Sending hits through the load balancer and reading its counts: the balance
+// check (hitcounter-check) is built on these, and the tests and benchmark use them.
+import type { HitReply, StatsReply } from '../worker/src/schemas.js'
 
-/** One answer: status 0 when no HTTP answer came at all (then `hostname` holds the reason). */
-export interface Hit { status: number, hostname: string, hits: number, ms: number }
-
-export interface Stats {
-  total: number
-  workers: Record<string, number>
-  lastSeen: Record<string, number>
-  now: number
-}
+/** What became of one hit sent: status 0 when no HTTP answer came at all (then `hostname` holds the reason). */
+export interface HitOutcome { status: number, hostname: string, hits: number, ms: number }
 
 /** One hit, asked as JSON so its number can be checked; never throws, gives up after `timeoutMs`. */
-export async function hit (baseUrl: string, timeoutMs = 10000): Promise<Hit> {
+export async function hit (baseUrl: string, timeoutMs = 10000): Promise<HitOutcome> {
   const started = performance.now()
   try {
     const res = await fetch(new URL('/', baseUrl), { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(timeoutMs) })
     const body = await res.text()
     const ms = performance.now() - started
     if (res.status !== 200) return { status: res.status, hostname: res.headers.get('x-served-by') ?? body.trim(), hits: NaN, ms }
-    const { hostname, hits } = JSON.parse(body) as { hostname: string, hits: number }
+    const { hostname, hits } = JSON.parse(body) as HitReply
     return { status: res.status, hostname, hits, ms }
   } catch (err) {
     return { status: 0, hostname: (err as Error).message, hits: NaN, ms: performance.now() - started }
   }
 }
 
-export async function readStats (baseUrl: string): Promise<Stats> {
+export async function readStats (baseUrl: string): Promise<StatsReply> {
   const res = await fetch(new URL('/stats', baseUrl), { signal: AbortSignal.timeout(10000) })
   if (!res.ok) throw new Error(`GET /stats answered ${res.status}`)
-  return await res.json() as Stats
+  return await res.json() as StatsReply
 }
 
 /**
@@ -37,12 +31,12 @@ export async function readStats (baseUrl: string): Promise<Stats> {
  * `limit` hits were sent or `stop()` is called. Answers are kept in arrival order.
  */
 export class Load {
-  readonly answers: Hit[] = []
+  readonly answers: HitOutcome[] = []
   inFlight = 0
   private running = true
   private readonly done: Promise<unknown>
 
-  constructor (send: () => Promise<Hit>, clients: number, limit = Infinity, onAnswer?: (answers: Hit[]) => void) {
+  constructor (send: () => Promise<HitOutcome>, clients: number, limit = Infinity, onAnswer?: (answers: HitOutcome[]) => void) {
     let started = 0
     this.done = Promise.all(Array.from({ length: clients }, async () => {
       while (this.running && started < limit) {
@@ -56,13 +50,13 @@ export class Load {
     }))
   }
 
-  async stop (): Promise<Hit[]> {
+  async stop (): Promise<HitOutcome[]> {
     this.running = false
     await this.done
     return this.answers
   }
 
-  async finished (): Promise<Hit[]> {
+  async finished (): Promise<HitOutcome[]> {
     await this.done
     return this.answers
   }

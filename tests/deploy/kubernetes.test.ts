@@ -59,7 +59,7 @@ describe('Kubernetes manifests', () => {
     const kustomization = parseAllDocuments(await readFile(`${BASE}/kustomization.yaml`, 'utf8'))[0]!.toJS() as { resources: string[], configMapGenerator: Array<{ files: string[] }> }
     const files = (await readdir(BASE)).filter((file) => file.endsWith('.yaml') && file !== 'kustomization.yaml')
     expect([...kustomization.resources].sort()).toEqual(files.sort())
-    expect(kustomization.configMapGenerator[0]!.files).toEqual(['nginx.conf.template'])
+    expect(kustomization.configMapGenerator[0]!.files).toEqual(['resolver.conf.template', 'workers.conf.template'])
     const overlay = parseAllDocuments(await readFile('deploy/kubernetes/overlays/local/kustomization.yaml', 'utf8'))[0]!.toJS() as { resources: string[] }
     expect(overlay.resources).toEqual(['../../base'])
   })
@@ -82,15 +82,17 @@ describe('Kubernetes manifests', () => {
   })
 })
 
-describe('the nginx config is the same file in compose and Kubernetes', () => {
-  it('differs from web/nginx.conf only in the resolver and the workers\' name', async () => {
-    const compose = (await readFile('web/nginx.conf', 'utf8')).split('\n')
-    const kubernetes = (await readFile(`${BASE}/nginx.conf.template`, 'utf8')).split('\n')
-    expect(kubernetes).toHaveLength(compose.length)
-    const differing = compose.flatMap((line, i) => line === kubernetes[i] ? [] : [[line.trim(), kubernetes[i]!.trim()]])
-    expect(differing).toEqual([
-      ['resolver 127.0.0.11 valid=1s ipv6=off;', 'resolver ${NGINX_LOCAL_RESOLVERS} valid=1s ipv6=off;'],
-      ['server apps:3000 resolve max_fails=1 fail_timeout=2s;', 'server apps.${POD_NAMESPACE}.svc.cluster.local:3000 resolve max_fails=1 fail_timeout=2s;']
-    ])
+describe('one nginx config for Compose and Kubernetes', () => {
+  it('nginx.conf includes discovery/*.conf, and Kubernetes has a template for each of those files', async () => {
+    const includes = [...(await readFile('web/nginx.conf', 'utf8')).matchAll(/^\s*include \/etc\/nginx\/discovery\/(\S+);$/gm)].map((m) => m[1]!)
+    expect(includes.sort()).toEqual(['resolver.conf', 'workers.conf'])
+    expect((await readdir('web/discovery')).sort()).toEqual(includes)
+    const templates = (await readdir(BASE)).filter((file) => file.endsWith('.conf.template'))
+    expect(templates.map((file) => file.replace(/\.template$/, '')).sort()).toEqual(includes)
+  })
+
+  it('the workers\' server line has the same parameters in both; only the name differs', async () => {
+    const line = (text: string): string => /^server (\S+) (.+);$/m.exec(text)![2]!
+    expect(line(await readFile(`${BASE}/workers.conf.template`, 'utf8'))).toBe(line(await readFile('web/discovery/workers.conf', 'utf8')))
   })
 })

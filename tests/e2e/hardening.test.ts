@@ -1,6 +1,6 @@
 import { connect } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Stack } from '../../tools/stack.js'
+import { Stack } from '../support/stack.js'
 
 // Bad input through nginx gets a clear 4xx and restarts nothing; the stack is
 // locked down where it can be checked from the outside. Traffic to 127.0.0.1 only.

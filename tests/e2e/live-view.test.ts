@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { chromium, type Browser, type Page } from 'playwright-core'
-import { Stack } from '../../tools/stack.js'
+import { Stack } from '../support/stack.js'
 
 // The live view in a real browser (Debian's Chromium, driven by playwright-core)
 // against the real compose stack, through nginx on 127.0.0.1.
@@ -70,7 +70,7 @@ describe('the page in a browser', () => {
   })
 
   it('scaled down to 1 worker, the other two fade out of the panel', async () => {
-    await stack.run('up', '-d', '--no-recreate', '--scale', 'worker=1')
+    await stack.scaleTo(1)
     await expect.poll(serving, { timeout: 30000, interval: 500 }).toBe('1')
     expect(await page.locator('#bars li.gone').count()).toBe(2)
     expect(await page.locator('#status').innerText()).toBe('')

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Stack, type Hit, type Load } from '../../tools/stack.js'
-import { waitFor } from '../../tools/ports.js'
+import { Stack } from '../support/stack.js'
+import type { HitOutcome as Hit, Load } from '../../tools/hits.js'
+import { waitFor } from '../support/wait.js'
 
 // Processes come and go under a steady load through nginx (8 clients), and no
 // hit fails. Traffic goes to nginx's published port on 127.0.0.1 only.
@@ -24,18 +25,6 @@ async function underLoad (change: (load: Load) => Promise<void>, settleMs = 2500
   return { answers, counted: (await stack.stats()).total - before.total }
 }
 
-/** Scales the workers to `n` and waits until nginx has sent a hit to each of them. */
-async function scaleTo (n: number): Promise<void> {
-  await stack.run('up', '-d', '--no-recreate', '--scale', `worker=${n}`)
-  const running = await stack.workerHostnames()
-  expect(running).toHaveLength(n)
-  const seen = new Set<string>()
-  await waitFor(`all ${n} workers to serve`, async () => {
-    for (const answer of await stack.hits(2 * n, 1)) seen.add(answer.hostname)
-    return running.every((host) => seen.has(host))
-  }, 30000, 100)
-}
-
 describe('workers come and go under load with no failed hit', () => {
   it('scale down 5 -> 2: 0 failed hits, counter moved by exactly the hits answered', async () => {
     const { answers, counted } = await underLoad(async () => {
@@ -48,7 +37,7 @@ describe('workers come and go under load with no failed hit', () => {
   })
 
   it('a worker killed (SIGKILL): 0 failed hits, extra counts at most the hits in flight', async () => {
-    await scaleTo(3)
+    await stack.scaleTo(3)
     const [victim] = await stack.containerIds('worker')
     let inFlightAtKill = 0
     const { answers, counted } = await underLoad(async (load) => {
@@ -63,7 +52,7 @@ describe('workers come and go under load with no failed hit', () => {
   })
 
   it('rolling restart of every worker: 0 failed hits, counted exactly, all containers new', async () => {
-    await scaleTo(3)
+    await stack.scaleTo(3)
     const oldWorkers = await stack.containerIds('worker')
     const { answers, counted } = await underLoad(async () => {
       await stack.script('scripts/rolling-restart.sh')

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { hit, Load, readStats, type Hit } from '../../tools/hits.js'
-import { freePort, waitFor } from '../../tools/ports.js'
-import { sh } from '../../tools/stack.js'
+import { hit, Load, readStats, type HitOutcome as Hit } from '../../tools/hits.js'
+import { freePort, waitFor } from '../support/wait.js'
+import { eachServes, sh } from '../support/stack.js'
 
 // deploy/swarm/hitcounter.yml on a one-node swarm of this machine's engine, with
 // the images docker-compose.yml builds. Traffic to 127.0.0.1 only.
@@ -23,12 +23,8 @@ async function taskHostnames (): Promise<string[]> {
 /** Waits until `n` worker tasks run and nginx has sent a hit to each. */
 async function allServing (n: number): Promise<string[]> {
   let hosts: string[] = []
-  const seen = new Set<string>()
-  await waitFor(`${n} swarm workers serving`, async () => {
-    hosts = await taskHostnames()
-    for (let i = 0; i < 2 * n; i++) seen.add((await hit(url)).hostname)
-    return hosts.length === n && hosts.every((host) => seen.has(host))
-  }, 90000, 200)
+  await waitFor(`${n} swarm worker tasks`, async () => (hosts = await taskHostnames()).length === n, 90000, 200)
+  await eachServes(url, hosts, 90000)
   return hosts
 }
 
@@ -39,7 +35,7 @@ beforeAll(async () => {
   }
   const port = String(await freePort())
   url = `http://127.0.0.1:${port}`
-  await sh('docker-compose', ['build', 'web', 'worker']).catch(async () => await sh('docker', ['compose', 'build', 'web', 'worker']))
+  await sh('bash', ['scripts/compose.sh', 'build', 'web', 'worker'])
   await sh('docker', ['stack', 'deploy', '-c', 'deploy/swarm/hitcounter.yml', STACK], { HTTP_PORT: port })
   await allServing(3)
 })

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../../worker/src/app.js'
-import { waitFor } from '../../tools/ports.js'
+import { waitFor } from './wait.js'
 
 /** Builds the worker app (no listen) against `redisUrl` and waits until it can count. */
 export async function buildReadyApp (redisUrl: string, hostname = 'worker-test'): Promise<FastifyInstance> {

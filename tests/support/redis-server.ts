@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { Redis } from 'ioredis'
-import { freePort, waitFor } from '../../tools/ports.js'
+import { freePort, waitFor } from './wait.js'
 
 /** A throw-away, real redis-server on 127.0.0.1, with no persistence. */
 export class RedisServer {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { RedisServer } from '../support/redis-server.js'
 import { WorkerProcess } from '../support/worker-process.js'
-import { waitFor } from '../../tools/ports.js'
+import { waitFor } from '../support/wait.js'
 
 let redis: RedisServer
 beforeAll(async () => { redis = await RedisServer.start() })

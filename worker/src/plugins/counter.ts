@@ -1,27 +1,19 @@
 import fp from 'fastify-plugin'
 import { ReplyError, type Result } from 'ioredis'
 import type { FastifyInstance } from 'fastify'
+import type { StatsReply } from '../schemas.js'
 
-export interface Hit {
+/** What counting one hit gave. */
+export interface CountedHit {
   /** This hit's own number: the value INCR returned. */
   total: number
   /** How many hits this worker has served, this one included. */
   worker: number
 }
 
-export interface Stats {
-  total: number
-  /** Hits served, per worker hostname. */
-  workers: Record<string, number>
-  /** When each worker last served a hit (ms since the epoch), so a view can fade the ones gone. */
-  lastSeen: Record<string, number>
-  /** This answer's time, on the same clock as lastSeen. */
-  now: number
-}
-
 export interface Counter {
-  hit: () => Promise<Hit>
-  stats: () => Promise<Stats>
+  hit: () => Promise<CountedHit>
+  stats: () => Promise<StatsReply>
 }
 
 declare module 'fastify' {

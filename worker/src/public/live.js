@@ -98,15 +98,15 @@ async function keepHitting (/** @type {number} */ mine) {
     status.textContent = `hit failed: ${err instanceof Error ? err.message : String(err)}`
   }
   const pause = Math.max(0, 1000 / Number(rate.value) - (performance.now() - started))
-  setTimeout(() => { void keepHitting(mine) }, pause)
+  setTimeout(() => keepHitting(mine), pause)
 }
 
 toggle.addEventListener('click', () => {
   hitting = !hitting
   toggle.setAttribute('aria-pressed', String(hitting))
   toggle.textContent = hitting ? 'Stop hitting' : 'Keep hitting'
-  void keepHitting(++loop)
+  keepHitting(++loop)
 })
 
 showHit(hit.dataset.hostname ?? '', Number(hit.dataset.hits))
-void refreshStats()
+refreshStats()

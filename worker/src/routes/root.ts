@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { renderHitPage } from '../page.js'
+import { HitReplySchema, type HitReply } from '../schemas.js'
 
 const ALLOWED = 'GET, HEAD'
 // The page runs only its own script and style, and talks only to its own origin.
@@ -9,14 +10,14 @@ const PAGE_POLICY = "default-src 'none'; script-src 'self'; style-src 'self'; co
 export default async function rootRoutes (app: FastifyInstance, opts: { hostname: string }): Promise<void> {
   const { hostname } = opts
 
-  app.get('/', { exposeHeadRoute: false }, async (request, reply) => {
+  app.get('/', { exposeHeadRoute: false, schema: { response: { 200: HitReplySchema } } }, async (request, reply) => {
     const hit = await app.counter.hit()
     switch (request.accepts().type(['text/plain', 'text/html', 'application/json'])) {
       case 'text/html':
         return reply.type('text/html; charset=utf-8').header('content-security-policy', PAGE_POLICY)
           .send(renderHitPage({ hostname, hits: hit.total }))
       case 'application/json':
-        return reply.send({ hostname, hits: hit.total, workerHits: hit.worker })
+        return reply.send({ hostname, hits: hit.total, workerHits: hit.worker } satisfies HitReply)
       default:
         return reply.type('text/plain; charset=utf-8').send(`Hello World I am ${hostname}! ${hit.total} times.\n`)
     }

@@ -3,10 +3,9 @@
 // tests and the benchmark. Run from the repository root (npm scripts and vitest are).
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
-import { freePort, waitFor } from './ports.js'
-import { hit, Load, readStats, type Hit, type Stats } from './hits.js'
-
-export { Load, type Hit }
+import { freePort, waitFor } from './wait.js'
+import { hit, Load, readStats, type HitOutcome } from '../../tools/hits.js'
+import type { StatsReply } from '../../worker/src/schemas.js'
 
 const run = promisify(execFile)
 
@@ -116,12 +115,24 @@ export class Stack {
     return (await sh('docker', ['inspect', '--format', format, id])).trim()
   }
 
-  async hit (): Promise<Hit> {
+  /**
+   * Scales the workers to `n` live (no container recreated) and, when more
+   * remain, waits until nginx has sent a hit to each running worker.
+   */
+  async scaleTo (n: number, timeoutMs = 30000): Promise<string[]> {
+    await this.run('up', '-d', '--no-recreate', '--scale', `worker=${n}`)
+    const running = await this.workerHostnames()
+    if (running.length !== n) throw new Error(`scaled to ${n} workers, but ${running.length} run`)
+    await eachServes(this.url, running, timeoutMs)
+    return running
+  }
+
+  async hit (): Promise<HitOutcome> {
     return await hit(this.url)
   }
 
   /** `count` hits with `concurrency` clients. */
-  async hits (count: number, concurrency: number): Promise<Hit[]> {
+  async hits (count: number, concurrency: number): Promise<HitOutcome[]> {
     return await new Load(async () => await hit(this.url), concurrency, count).finished()
   }
 
@@ -130,7 +141,17 @@ export class Stack {
     return new Load(async () => await hit(this.url), clients)
   }
 
-  async stats (): Promise<Stats> {
+  async stats (): Promise<StatsReply> {
     return await readStats(this.url)
   }
+}
+
+/** Sends single hits through `url` until each of `hostnames` has answered one; the ms it took. */
+export async function eachServes (url: string, hostnames: string[], timeoutMs = 30000): Promise<number> {
+  const seen = new Set<string>()
+  return await waitFor(`each of ${hostnames.length} workers to serve`, async () => {
+    const answer = await hit(url)
+    if (answer.status === 200) seen.add(answer.hostname)
+    return hostnames.every((host) => seen.has(host))
+  }, timeoutMs, 20)
 }

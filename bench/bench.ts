@@ -6,9 +6,9 @@
 import { execFile } from 'node:child_process'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { promisify } from 'node:util'
-import { freePort, waitFor } from './ports.js'
-import { readStats } from './hits.js'
-import { Stack } from './stack.js'
+import { freePort, waitFor } from '../tests/support/wait.js'
+import { readStats } from '../tools/hits.js'
+import { Stack } from '../tests/support/stack.js'
 
 const run = promisify(execFile)
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10)
@@ -94,7 +94,7 @@ async function measure (name: string, workers: number, url: string, statsUrl: st
 function markdown (results: CaseResult[], meta: string): string {
   const rows = results.map((r) => `| ${r.name} | ${r.workers || '–'} | ${Math.round(r.rps).toLocaleString('en')} | ${r.p50_ms.toFixed(2)} | ${r.p99_ms.toFixed(2)} | ${r.errors} | ${r.extra_counts ?? '–'} | ${(r.ratio_to_ceiling * 100).toFixed(1)} % |`)
   return [
-    `| case | workers | req/s | p50 ms | p99 ms | errors | counted − answered | of nginx ceiling |`,
+    '| case | workers | req/s | p50 ms | p99 ms | errors | counted − answered | of nginx ceiling |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...rows,
     '',
@@ -117,7 +117,7 @@ function svg (results: CaseResult[]): string {
   })
   const height = 60 + results.length * (barHeight + gap)
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="system-ui, sans-serif" font-size="14" fill="#1b1f24">` +
-    `<rect width="100%" height="100%" fill="#fff"/>` +
+    '<rect width="100%" height="100%" fill="#fff"/>' +
     `<text x="20" y="24" font-size="16" font-weight="bold">hitcounter: requests per second, ${CONNECTIONS} connections (higher is better)</text>` +
     bars.join('') + '</svg>\n'
 }
@@ -131,16 +131,6 @@ async function main (): Promise<void> {
   const stack = await Stack.up(1, { project: `hitcounter-bench-${process.pid}`, files: ['bench/docker-compose.bench.yml'], env })
   const direct = `http://127.0.0.1:${env.BENCH_WORKER_PORT}`
   const original = `http://127.0.0.1:${env.BENCH_ORIGINAL_PORT}`
-  const scale = async (n: number): Promise<void> => {
-    await stack.run('up', '-d', '--no-recreate', '--scale', `worker=${n}`)
-    const running = await stack.workerHostnames()
-    const seen = new Set<string>()
-    await waitFor(`${n} workers serving`, async () => {
-      const res = await fetch(stack.url, { headers: { accept: 'application/json' } })
-      if (res.ok) seen.add(((await res.json()) as { hostname: string }).hostname)
-      return running.every((host) => seen.has(host))
-    }, 30000, 50)
-  }
   try {
     await waitFor('the direct worker and the original nginx', async () =>
       (await fetch(`${direct}/readyz`).then((r) => r.ok, () => false)) && (await fetch(original).then((r) => r.ok, () => false)), 60000, 200)
@@ -149,10 +139,10 @@ async function main (): Promise<void> {
       await measure('one worker, no load balancer', 1, `${direct}/`, direct),
       await measure('full path, 1 worker', 1, `${stack.url}/`, stack.url)
     ]
-    await scale(2)
+    await stack.scaleTo(2)
     measured.push(await measure('full path, 2 workers', 2, `${stack.url}/`, stack.url))
     measured.push(await measure('original demo nginx, 2 workers', 2, `${original}/`, stack.url))
-    await scale(3)
+    await stack.scaleTo(3)
     measured.push(await measure('full path, 3 workers', 3, `${stack.url}/`, stack.url))
 
     const ceiling = measured[0]!.rps

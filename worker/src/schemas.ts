@@ -1,0 +1,35 @@
+// The worker's JSON answers, declared once: the routes serialize with these
+// schemas, and the balance check and the tests read answers by their types.
+import { Type, type Static } from '@sinclair/typebox'
+
+const Count = Type.Integer({ minimum: 0 })
+
+/** `GET /` asked as JSON: who served this hit, and its number. */
+export const HitReplySchema = Type.Object({
+  hostname: Type.String(),
+  /** This hit's own number: the counter's total once it was counted. */
+  hits: Count,
+  /** How many hits this worker has served, this one included. */
+  workerHits: Count
+})
+export type HitReply = Static<typeof HitReplySchema>
+
+/** `GET /stats`: the counter, read without counting. */
+export const StatsReplySchema = Type.Object({
+  total: Count,
+  /** Hits served, per worker hostname. */
+  workers: Type.Record(Type.String(), Count),
+  /** When each worker last served a hit (ms since the epoch), so a view can fade the ones gone. */
+  lastSeen: Type.Record(Type.String(), Count),
+  /** This answer's time, on the same clock as lastSeen. */
+  now: Count
+})
+export type StatsReply = Static<typeof StatsReplySchema>
+
+/** Every error the worker (and nginx, in the same form) answers with. */
+export const ErrorReplySchema = Type.Object({
+  statusCode: Type.Integer(),
+  error: Type.String(),
+  message: Type.String()
+})
+export type ErrorReply = Static<typeof ErrorReplySchema>
