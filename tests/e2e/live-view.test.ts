@@ -32,9 +32,37 @@ afterAll(async () => {
 
 const serving = async (): Promise<string> => await page.getByTestId('serving').innerText()
 
+/** Reloads the page `times` times, `pauseMs` apart, as a person would; the hostnames shown. */
+async function reloads (times: number, pauseMs: number): Promise<string[]> {
+  const shown: string[] = []
+  await page.goto(stack.url)
+  for (let i = 0; i < times; i++) {
+    await page.waitForTimeout(pauseMs)
+    await page.reload()
+    shown.push(await page.getByTestId('hostname').innerText())
+  }
+  return shown
+}
+
+describe('refreshing the page, the workers take strict turns at any pace', () => {
+  // The page's own requests (its script and style, and /stats every second)
+  // run between refreshes; only hits may move the rotation.
+  it.each([
+    [3, 300], [3, 1000], [3, 1500], [3, 2500], [2, 1500]
+  ])('%i workers, a reload every %i ms: any N reloads in a row show N different hosts', async (workers, pauseMs) => {
+    const running = await stack.scaleTo(workers)
+    const shown = await reloads(10, pauseMs)
+    console.log(`${workers} workers, reload every ${pauseMs} ms: ${shown.map((host) => host.slice(0, 4)).join(' ')}`)
+    expect([...new Set(shown)].sort()).toEqual(running)
+    for (let i = 0; i + workers <= shown.length; i++) {
+      expect(new Set(shown.slice(i, i + workers)).size, `reloads ${i + 1}..${i + workers}: ${shown.slice(i, i + workers).join(' ')}`).toBe(workers)
+    }
+  })
+})
+
 describe('the page in a browser', () => {
   it('shows the worker that served the hit and the hit\'s number, big', async () => {
-    const workers = await stack.workerHostnames()
+    const workers = await stack.scaleTo(3)
     await page.goto(stack.url)
     expect(workers).toContain(await page.getByTestId('hostname').innerText())
     expect(Number(await page.getByTestId('hits').innerText())).toBeGreaterThan(0)
@@ -62,7 +90,6 @@ describe('the page in a browser', () => {
     await page.getByRole('button', { name: 'Keep hitting' }).press('Enter')
     await expect.poll(serving, { timeout: 20000, interval: 250 }).toBe('3')
     await expect.poll(async () => await page.locator('#bars li.serving').count(), { timeout: 5000 }).toBe(3)
-    // Not a strict rotation here: the page's own /stats reads take turns at nginx too.
     const workers = await stack.workerHostnames()
     const hostsInSequence = async (): Promise<string[]> => [...new Set(await page.locator('#sequence li').allInnerTexts())].sort()
     await expect.poll(hostsInSequence, { timeout: 20000, interval: 250 }).toEqual(workers)
@@ -70,9 +97,11 @@ describe('the page in a browser', () => {
   })
 
   it('scaled down to 1 worker, the other two fade out of the panel', async () => {
-    await stack.scaleTo(1)
+    const before = await stack.workerHostnames()
+    const [staying] = await stack.scaleTo(1)
     await expect.poll(serving, { timeout: 30000, interval: 500 }).toBe('1')
-    expect(await page.locator('#bars li.gone').count()).toBe(2)
+    const gone = await page.locator('#bars li.gone').evaluateAll((rows) => rows.map((row) => (row as HTMLElement).dataset.worker))
+    expect(gone).toEqual(expect.arrayContaining(before.filter((host) => host !== staying)))
     expect(await page.locator('#status').innerText()).toBe('')
     await page.screenshot({ path: `${ARTIFACTS}/live-view-scaled-down.png`, fullPage: true })
   })
