@@ -1,10 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Stack } from '../support/stack.js'
-import type { HitOutcome as Hit, Load } from '../../tools/hits.js'
+import type { HitOutcome } from '../../tools/hits.js'
+import type { StatsReply } from '../../worker/src/schemas.js'
 import { waitFor } from '../support/wait.js'
 
-// Processes come and go under a steady load through nginx (8 clients), and no
-// hit fails. Traffic goes to nginx's published port on 127.0.0.1 only.
+// Processes come and go, and Redis stalls, under a steady load through nginx
+// (8 clients): no hit fails, and the counter equals the hits answered, exactly,
+// per worker too. Traffic goes to nginx's published port on 127.0.0.1 only.
 const CLIENTS = 8
 let stack: Stack
 
@@ -12,62 +14,103 @@ beforeAll(async () => { stack = await Stack.up(5) })
 afterAll(async () => { await stack?.down() })
 
 const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
-const failed = (answers: Hit[]): Hit[] => answers.filter((answer) => answer.status !== 200)
+
+interface Run { answers: HitOutcome[], before: StatsReply, after: StatsReply }
 
 /** Runs `change` while the load runs, with `settleMs` of load before and after it. */
-async function underLoad (change: (load: Load) => Promise<void>, settleMs = 2500): Promise<{ answers: Hit[], counted: number }> {
+async function underLoad (change: () => Promise<void>, settleMs = 2500): Promise<Run> {
   const before = await stack.stats()
   const load = stack.load(CLIENTS)
   await sleep(settleMs)
-  await change(load)
+  await change()
   await sleep(settleMs)
   const answers = await load.stop()
-  return { answers, counted: (await stack.stats()).total - before.total }
+  return { answers, before, after: await stack.stats() }
+}
+
+/** Hits answered per worker, and the counter's move per worker, side by side. */
+function perWorker ({ answers, before, after }: Run): { answered: Record<string, number>, counted: Record<string, number> } {
+  const answered: Record<string, number> = {}
+  for (const { status, hostname } of answers) if (status === 200) answered[hostname] = (answered[hostname] ?? 0) + 1
+  const counted: Record<string, number> = {}
+  for (const [host, n] of Object.entries(after.workers)) {
+    const moved = n - (before.workers[host] ?? 0)
+    if (moved !== 0) counted[host] = moved
+  }
+  return { answered, counted }
+}
+
+/** No hit failed; the counter moved by exactly the hits answered, and each worker's count by the hits it answered. */
+function expectExact (what: string, run: Run): void {
+  const failed = run.answers.filter((answer) => answer.status !== 200)
+  const counted = run.after.total - run.before.total
+  console.log(`${what}: ${run.answers.length} hits, ${failed.length} failed, counter +${counted}`)
+  expect(failed).toEqual([])
+  expect(counted).toBe(run.answers.length)
+  const { answered, counted: countedPerWorker } = perWorker(run)
+  expect(countedPerWorker).toEqual(answered)
+}
+
+/** Pauses every Redis client for `ms` (Redis itself stays up: a stall, not an outage). */
+async function stallRedis (ms: number): Promise<void> {
+  await stack.run('exec', '-T', 'redis', 'redis-cli', 'CLIENT', 'PAUSE', String(ms), 'ALL')
 }
 
 describe('workers come and go under load with no failed hit', () => {
-  it('scale down 5 -> 2: 0 failed hits, counter moved by exactly the hits answered', async () => {
-    const { answers, counted } = await underLoad(async () => {
-      await stack.run('up', '-d', '--no-recreate', '--scale', 'worker=2')
-    })
-    console.log(`scale down 5 -> 2: ${answers.length} hits, ${failed(answers).length} failed, counter +${counted}`)
-    expect(failed(answers)).toEqual([])
-    expect(counted).toBe(answers.length)
+  it('scale down 5 -> 2: 0 failed hits, counted exactly, per worker too', async () => {
+    const run = await underLoad(async () => { await stack.run('up', '-d', '--no-recreate', '--scale', 'worker=2') })
+    expectExact('scale down 5 -> 2', run)
     expect(await stack.workerHostnames()).toHaveLength(2)
   })
 
-  it('a worker killed (SIGKILL): 0 failed hits, extra counts at most the hits in flight', async () => {
+  it('a worker killed (SIGKILL) under load: 0 failed hits, counted exactly, per worker too', async () => {
     await stack.scaleTo(3)
     const [victim] = await stack.containerIds('worker')
-    let inFlightAtKill = 0
-    const { answers, counted } = await underLoad(async (load) => {
-      inFlightAtKill = load.inFlight
-      await stack.kill(victim!)
-    })
-    const extra = counted - answers.length
-    console.log(`kill -9 one of 3 workers: ${answers.length} hits, ${failed(answers).length} failed, counter +${counted} (${extra} extra; ${inFlightAtKill} hits in flight at the kill)`)
-    expect(failed(answers)).toEqual([])
-    expect(extra).toBeGreaterThanOrEqual(0)
-    expect(extra).toBeLessThanOrEqual(inFlightAtKill)
+    // Hits in flight on the killed worker may have been counted there: nginx
+    // tries them again on another worker with the same id, which answers the
+    // same number and takes the credit.
+    const run = await underLoad(async () => { await stack.kill(victim!) })
+    expectExact('kill -9 one of 3 workers', run)
   })
 
   it('rolling restart of every worker: 0 failed hits, counted exactly, all containers new', async () => {
     await stack.scaleTo(3)
     const oldWorkers = await stack.containerIds('worker')
-    const { answers, counted } = await underLoad(async () => {
-      await stack.script('scripts/rolling-restart.sh')
-    })
+    const run = await underLoad(async () => { await stack.script('scripts/rolling-restart.sh') })
+    expectExact('rolling restart of 3 workers', run)
     const newWorkers = await stack.containerIds('worker')
-    console.log(`rolling restart of 3 workers: ${answers.length} hits, ${failed(answers).length} failed, counter +${counted}`)
-    expect(failed(answers)).toEqual([])
-    expect(counted).toBe(answers.length)
     expect(newWorkers).toHaveLength(3)
     expect(newWorkers.filter((id) => oldWorkers.includes(id))).toEqual([])
   })
 })
 
+describe('Redis stalls are ridden out', () => {
+  it.each([700, 1500])('Redis stalled %i ms during one hit: it waits, is answered 200 and counted once', async (ms) => {
+    await stack.scaleTo(3)
+    const before = await stack.stats()
+    await stallRedis(ms)
+    const answer = await stack.hit()
+    const after = await stack.stats()
+    console.log(`Redis stalled ${ms} ms: the hit answered ${answer.status} after ${answer.ms.toFixed(0)} ms; counter +${after.total - before.total}`)
+    expect(answer.status).toBe(200)
+    expect(answer.hits).toBe(before.total + 1)
+    expect(after.total).toBe(before.total + 1)
+  })
+
+  it('8 clients for 10 s, Redis stalled 0.8 s twice: 0 failed hits, counted exactly, per worker too', async () => {
+    await stack.scaleTo(3)
+    const run = await underLoad(async () => {
+      await stallRedis(800)
+      await sleep(3000)
+      await stallRedis(800)
+    }, 3000)
+    expectExact('8 clients, Redis stalled 0.8 s twice', run)
+  })
+})
+
 describe('Redis and the whole stack going away', () => {
-  it('Redis stopped: every hit is a 503 within 2.5 s, workers stay up; Redis back: hits count again within 15 s', async () => {
+  it('Redis stopped: every hit a 503 from a worker naming Redis, at once; the page\'s parts still served; Redis back: counting again', async () => {
+    await stack.scaleTo(3)
     const workersBefore = await stack.lifetimes('worker')
     const totalBefore = (await stack.stats()).total
     await stack.run('stop', 'redis')
@@ -76,14 +119,19 @@ describe('Redis and the whole stack going away', () => {
     const slowest = Math.max(...duringOutage.map((answer) => answer.ms))
     console.log(`Redis stopped: ${duringOutage.length} hits, statuses ${[...new Set(duringOutage.map((answer) => answer.status))].join(',')}, slowest ${slowest.toFixed(0)} ms`)
     expect(duringOutage.filter((answer) => answer.status !== 503)).toEqual([])
-    expect(slowest).toBeLessThan(2500)
+    // The worker's own 503 (X-Served-By names it), not nginx's "no worker": no worker was taken out of the pool.
+    const workers = await stack.workerHostnames()
+    expect(duringOutage.filter((answer) => !workers.includes(answer.hostname))).toEqual([])
+    const res = await fetch(stack.url)
+    expect(await res.json()).toMatchObject({ statusCode: 503, message: 'counter unavailable: Redis is not reachable, try again shortly' })
+    expect(slowest).toBeLessThan(1000)
+    for (const path of ['/healthz', '/live.js', '/live.css']) expect((await fetch(`${stack.url}${path}`)).status, path).toBe(200)
 
     await stack.run('start', 'redis')
     const msToRecover = await waitFor('hits to count again', async () => (await stack.hit()).status === 200, 15000, 100)
     console.log(`Redis started again: hits counted again after ${msToRecover} ms`)
-    expect((await stack.stats()).total).toBeGreaterThan(totalBefore)
-    const workersAfter = await stack.lifetimes('worker')
-    expect(workersAfter).toEqual(workersBefore)
+    expect((await stack.stats()).total).toBe(totalBefore + 1)
+    expect(await stack.lifetimes('worker')).toEqual(workersBefore)
   })
 
   it('down and up again (volumes kept): the count continues where it was', async () => {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { STATUS_CODES } from 'node:http'
 import { pino } from 'pino'
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify'
@@ -11,6 +12,8 @@ import statsRoutes from './routes/stats.js'
 import healthRoutes from './routes/health.js'
 import assetRoutes from './routes/assets.js'
 import { OneLinePerRequest } from './request-log.js'
+
+const REQUEST_ID = /^[A-Za-z0-9_-]{1,64}$/
 
 export type AppConfig = Pick<Config, 'REDIS_URL' | 'HOSTNAME' | 'LOG_LEVEL' | 'REDIS_TIMEOUT_MS'>
 
@@ -37,11 +40,21 @@ export async function buildApp (config: AppConfig): Promise<FastifyInstance> {
       base: { pid: process.pid, hostname },
       stream: logs
     },
-    // nginx sets X-Request-Id, so its access log line and ours share one id.
-    requestIdHeader: 'x-request-id',
+    // nginx sets X-Request-Id, the same for every try of one request, so its
+    // access log line and ours share one id, and a hit is counted once by it
+    // (nginx overwrites any id a client sends; workers are not reachable from
+    // outside). A request without a well-formed one (a worker run alone) gets an id of its own.
+    genReqId: (request) => {
+      const id = request.headers['x-request-id']
+      return typeof id === 'string' && REQUEST_ID.test(id) ? id : randomUUID()
+    },
     logController: new OneLinePerRequest(),
     // Nothing here takes a body; a large one is refused before it is read whole.
-    bodyLimit: 16 * 1024
+    bodyLimit: 16 * 1024,
+    // While closing, requests still arriving on open connections are served
+    // (and answered with Connection: close), not refused with 503: nginx retries
+    // a worker's 503 nowhere now, since a 503 means Redis, which all workers share.
+    return503OnClosing: false
   })
 
   app.addHook('onClose', async () => { await new Promise((resolve) => logs.flush(resolve)) })
@@ -66,7 +79,7 @@ export async function buildApp (config: AppConfig): Promise<FastifyInstance> {
   await app.register(accepts)
   await app.register(drain)
   await app.register(redis, { url: config.REDIS_URL, timeoutMs: config.REDIS_TIMEOUT_MS })
-  await app.register(counter, { hostname })
+  await app.register(counter, { hostname, timeoutMs: config.REDIS_TIMEOUT_MS })
   await app.register(rootRoutes, { hostname })
   await app.register(statsRoutes)
   await app.register(healthRoutes)

@@ -9,7 +9,7 @@ export interface Config {
   /** Shown in every answer; Docker sets it to the container id. */
   HOSTNAME: string
   LOG_LEVEL: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
-  /** How long one Redis command may take before the hit answers 503. */
+  /** How long a hit may wait for Redis (a stall is ridden out) before it answers 503, uncounted. */
   REDIS_TIMEOUT_MS: number
   /** How long SIGTERM may wait for in-flight requests before the process exits anyway. */
   SHUTDOWN_GRACE_MS: number
@@ -28,7 +28,7 @@ const schema = {
       enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
       default: 'info'
     },
-    REDIS_TIMEOUT_MS: { type: 'integer', minimum: 50, maximum: 60000, default: 500 },
+    REDIS_TIMEOUT_MS: { type: 'integer', minimum: 50, maximum: 60000, default: 2000 },
     SHUTDOWN_GRACE_MS: { type: 'integer', minimum: 0, maximum: 600000, default: 10000 }
   }
 } as const

@@ -12,7 +12,8 @@ export interface CountedHit {
 }
 
 export interface Counter {
-  hit: () => Promise<CountedHit>
+  /** Counts the hit whose every try carries `hitId`: once, however often it is tried. */
+  hit: (hitId: string) => Promise<CountedHit>
   stats: () => Promise<StatsReply>
 }
 
@@ -24,30 +25,71 @@ declare module 'fastify' {
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    countHit: (totalKey: string, perWorkerKey: string, lastSeenKey: string, worker: string, now: number) => Result<[number, number], Context>
+    countHit: (
+      totalKey: string, perWorkerKey: string, lastSeenKey: string, hitKey: string,
+      worker: string, now: number, rememberSeconds: number, deadline: number
+    ) => Result<[number, number], Context>
   }
 }
 
 export const TOTAL_KEY = 'hits'
 export const PER_WORKER_KEY = 'hits:by-worker'
 export const LAST_SEEN_KEY = 'hits:last-seen'
+/** Where a hit's number and the worker credited with it are kept for a while, by the hit's id. */
+export const hitKey = (hitId: string): string => `hits:id:${hitId}`
+/**
+ * How long a hit's id is remembered. Every try of a hit falls within nginx's
+ * retry window (3 s) of the first, and a script queued in a stalled Redis runs
+ * when it wakes: 30 s is well past both.
+ */
+export const REMEMBER_HIT_SECONDS = 30
 
 // One script, so the total and the per-worker count move together: the total
-// always equals the sum per worker, whatever happens between the two calls.
+// always equals the sum per worker, whatever happens between the calls.
+// - A hit is counted once by its id: a repeat (nginx tried it again on another
+//   worker after the first had counted it) answers the same number, and the
+//   per-worker credit moves to the worker answering now, the one the client sees.
+// - A script that runs after the worker's deadline (it waited in a stalled
+//   Redis while the worker answered 503) counts nothing, so a hit answered 503
+//   is never counted later.
+// KEYS: total, per-worker hash, last-seen hash, this hit's id.
+// ARGV: worker, now (ms), seconds to remember the id, deadline (ms, Redis's clock).
 const COUNT_HIT = `
+local time = redis.call('TIME')
+if tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000) > tonumber(ARGV[4]) then
+  return { -1, -1 }
+end
+local seen = redis.call('GET', KEYS[4])
+if seen then
+  local total, credited = string.match(seen, '^(%d+) (.+)$')
+  if credited ~= ARGV[1] then
+    redis.call('HINCRBY', KEYS[2], credited, -1)
+    redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
+    redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
+    redis.call('SET', KEYS[4], total .. ' ' .. ARGV[1], 'KEEPTTL')
+  end
+  return { tonumber(total), tonumber(redis.call('HGET', KEYS[2], ARGV[1])) }
+end
 local total = redis.call('INCR', KEYS[1])
 local worker = redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
 redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
+redis.call('SET', KEYS[4], total .. ' ' .. ARGV[1], 'EX', ARGV[3])
 return { total, worker }
 `
 
-/** Redis could not be reached in time: the hit was not counted, or may not have been. */
+/** Redis could not count the hit in time: it was not counted, and never will be. */
 export class CounterUnavailableError extends Error {
   override name = 'CounterUnavailableError'
   readonly statusCode = 503
   constructor (cause: unknown) {
     super('counter unavailable: Redis is not reachable, try again shortly', { cause })
   }
+}
+
+export interface CounterOptions {
+  hostname: string
+  /** How long a hit may wait for Redis; the script refuses to count it after that. */
+  timeoutMs: number
 }
 
 /** Connection trouble becomes a 503; an error Redis itself replied with stays a bug (500). */
@@ -64,12 +106,16 @@ const numbers = (hash: Record<string, string>): Record<string, number> =>
   Object.fromEntries(Object.entries(hash).map(([key, value]) => [key, Number(value)]))
 
 /** The hit counter in Redis, decorated as `app.counter`. */
-async function counterPlugin (app: FastifyInstance, opts: { hostname: string }): Promise<void> {
-  app.redis.defineCommand('countHit', { numberOfKeys: 3, lua: COUNT_HIT })
+async function counterPlugin (app: FastifyInstance, opts: CounterOptions): Promise<void> {
+  app.redis.defineCommand('countHit', { numberOfKeys: 4, lua: COUNT_HIT })
 
   app.decorate('counter', {
-    async hit () {
-      const [total, worker] = await unlessUnavailable(app.redis.countHit(TOTAL_KEY, PER_WORKER_KEY, LAST_SEEN_KEY, opts.hostname, Date.now()))
+    async hit (hitId) {
+      const now = Date.now()
+      const [total, worker] = await unlessUnavailable(app.redis.countHit(
+        TOTAL_KEY, PER_WORKER_KEY, LAST_SEEN_KEY, hitKey(hitId), opts.hostname, now, REMEMBER_HIT_SECONDS, now + opts.timeoutMs
+      ))
+      if (total < 0) throw new CounterUnavailableError(new Error('Redis ran the count after the hit\'s deadline'))
       return { total, worker }
     },
     async stats () {

@@ -11,7 +11,7 @@ export default async function rootRoutes (app: FastifyInstance, opts: { hostname
   const { hostname } = opts
 
   app.get('/', { exposeHeadRoute: false, schema: { response: { 200: HitReplySchema } } }, async (request, reply) => {
-    const hit = await app.counter.hit()
+    const hit = await app.counter.hit(request.id)
     switch (request.accepts().type(['text/plain', 'text/html', 'application/json'])) {
       case 'text/html':
         return reply.type('text/html; charset=utf-8').header('content-security-policy', PAGE_POLICY)

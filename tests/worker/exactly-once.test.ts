@@ -1,0 +1,89 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import type { FastifyInstance } from 'fastify'
+import { RedisServer } from '../support/redis-server.js'
+import { buildReadyApp } from '../support/app.js'
+import { hitKey, REMEMBER_HIT_SECONDS } from '../../worker/src/plugins/counter.js'
+import type { HitReply, StatsReply } from '../../worker/src/schemas.js'
+
+// Two workers on one real Redis, as nginx sees them: every try of one hit
+// carries the same X-Request-Id, and it must be counted once.
+let redis: RedisServer
+let a: FastifyInstance
+let b: FastifyInstance
+
+beforeAll(async () => {
+  redis = await RedisServer.start()
+  a = await buildReadyApp(redis.url, 'worker-a')
+  b = await buildReadyApp(redis.url, 'worker-b')
+})
+afterAll(async () => {
+  await a?.close()
+  await b?.close()
+  await redis?.stop()
+})
+beforeEach(async () => { await redis.flush() })
+
+const hit = async (app: FastifyInstance, id?: string): Promise<{ status: number, body: HitReply }> => {
+  const res = await app.inject({ url: '/', headers: { accept: 'application/json', ...(id === undefined ? {} : { 'x-request-id': id }) } })
+  return { status: res.statusCode, body: res.json() }
+}
+const stats = async (): Promise<StatsReply> => (await a.inject('/stats')).json()
+
+describe('a hit is counted once by its id, whichever worker is asked and how often', () => {
+  it('tried on one worker, then again on another: the same number, counted once, credited to the second', async () => {
+    const first = await hit(a, 'hit-1')
+    const again = await hit(b, 'hit-1')
+    expect(first).toEqual({ status: 200, body: { hostname: 'worker-a', hits: 1, workerHits: 1 } })
+    expect(again).toEqual({ status: 200, body: { hostname: 'worker-b', hits: 1, workerHits: 1 } })
+    expect(await stats()).toMatchObject({ total: 1, workers: { 'worker-a': 0, 'worker-b': 1 } })
+  })
+
+  it('the same worker asked twice: the same answer, counted once', async () => {
+    expect((await hit(a, 'hit-2')).body.hits).toBe(1)
+    expect((await hit(a, 'hit-2')).body).toEqual({ hostname: 'worker-a', hits: 1, workerHits: 1 })
+    expect((await stats()).total).toBe(1)
+  })
+
+  it('tried on both workers at once: one number for both, the total equals the sum per worker', async () => {
+    const answers = await Promise.all([hit(a, 'hit-3'), hit(b, 'hit-3'), hit(a, 'hit-4'), hit(b, 'hit-4')])
+    expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200, 200])
+    expect(answers[0]!.body.hits).toBe(answers[1]!.body.hits)
+    expect(answers[2]!.body.hits).toBe(answers[3]!.body.hits)
+    const after = await stats()
+    expect(after.total).toBe(2)
+    expect(Object.values(after.workers).reduce((sum, n) => sum + n, 0)).toBe(2)
+  })
+
+  it('hits without an id (a worker asked directly) each get an id of their own', async () => {
+    await hit(a)
+    await hit(a)
+    expect((await stats()).total).toBe(2)
+  })
+
+  it('an id is remembered for a bounded time', async () => {
+    await hit(a, 'hit-5')
+    const ttl = await redis.client(async (client) => await client.ttl(hitKey('hit-5')))
+    expect(ttl).toBeGreaterThan(0)
+    expect(ttl).toBeLessThanOrEqual(REMEMBER_HIT_SECONDS)
+  })
+})
+
+describe('Redis stalled past a worker\'s timeout (REDIS_TIMEOUT_MS=500 here)', () => {
+  it('the worker answers 503 and its stalled count never lands; the retry on another worker counts the hit once', async () => {
+    await redis.client(async (client) => await client.call('CLIENT', 'PAUSE', '900', 'ALL'))
+    const stalled = await hit(a, 'hit-6')
+    expect(stalled.status).toBe(503)
+    // Redis wakes and runs the stalled script: past its deadline, it counts nothing.
+    await new Promise((resolve) => setTimeout(resolve, 600))
+    expect((await stats()).total).toBe(0)
+    const retried = await hit(b, 'hit-6')
+    expect(retried).toEqual({ status: 200, body: { hostname: 'worker-b', hits: 1, workerHits: 1 } })
+    expect(await stats()).toMatchObject({ total: 1, workers: { 'worker-b': 1 } })
+  })
+
+  it('a stall shorter than the timeout is waited out: 200, counted once', async () => {
+    await redis.client(async (client) => await client.call('CLIENT', 'PAUSE', '300', 'ALL'))
+    expect(await hit(a, 'hit-7')).toEqual({ status: 200, body: { hostname: 'worker-a', hits: 1, workerHits: 1 } })
+    expect((await stats()).total).toBe(1)
+  })
+})
