@@ -31,6 +31,33 @@ afterAll(async () => {
 })
 
 const serving = async (): Promise<string> => await page.getByTestId('serving').innerText()
+const bannerColour = async (): Promise<string> => await page.locator('#hit').evaluate((el) => getComputedStyle(el).backgroundColor)
+const rowColour = async (host: string): Promise<string> =>
+  await page.locator(`#rates tr[data-worker="${host}"] .swatch`).evaluate((el) => getComputedStyle(el).backgroundColor)
+
+/** The rates table: [worker, hits/s now] for each row. */
+async function rates (): Promise<Array<[string, number]>> {
+  return await page.locator('#rates tbody tr').evaluateAll((rows) => rows.map((row) =>
+    [(row as HTMLElement).dataset.worker!, Number(row.querySelector('td')!.textContent)] as [string, number]))
+}
+
+/** The workers whose rate is above zero now, sorted. */
+const hostsWithHits = async (): Promise<string[]> => (await rates()).filter(([, rate]) => rate > 0).map(([host]) => host).sort()
+
+/**
+ * The rule for "clearly different": any two serving workers' colours are at
+ * least 100 apart as RGB points (0-255 each); two greens like #047857 and
+ * #3f6212 are 93 apart and would fail.
+ */
+async function expectDistinctColours (workers: string[]): Promise<void> {
+  const rgb = await Promise.all(workers.map(async (host) => (await rowColour(host)).match(/\d+/g)!.map(Number)))
+  for (let i = 0; i < rgb.length; i++) {
+    for (let j = i + 1; j < rgb.length; j++) {
+      const distance = Math.hypot(...rgb[i]!.map((v, k) => v - rgb[j]![k]!))
+      expect(distance, `${workers[i]} ${String(rgb[i])} vs ${workers[j]} ${String(rgb[j])}`).toBeGreaterThanOrEqual(100)
+    }
+  }
+}
 
 /** Reloads the page `times` times, `pauseMs` apart, as a person would; the hostnames shown. */
 async function reloads (times: number, pauseMs: number): Promise<string[]> {
@@ -61,13 +88,15 @@ describe('refreshing the page, the workers take strict turns at any pace', () =>
 })
 
 describe('the page in a browser', () => {
-  it('shows the worker that served the hit and the hit\'s number, big', async () => {
+  it('shows the worker that served the hit and its number, in its colour; the panel counts the serving workers from the first second', async () => {
     const workers = await stack.scaleTo(3)
     await page.goto(stack.url)
-    expect(workers).toContain(await page.getByTestId('hostname').innerText())
+    const shown = await page.getByTestId('hostname').innerText()
+    expect(workers).toContain(shown)
     expect(Number(await page.getByTestId('hits').innerText())).toBeGreaterThan(0)
-    // The banner takes the colour of the serving host, set by the page's own script.
-    expect(await page.locator('#hit').evaluate((el) => (el as HTMLElement).style.backgroundColor)).toMatch(/^rgb/)
+    await expect.poll(serving, { timeout: 1500, interval: 100 }).toBe('3')
+    // The banner wears the same colour as the serving worker's row.
+    await expect.poll(async () => await bannerColour(), { timeout: 1500 }).toBe(await rowColour(shown))
   })
 
   it('50 page loads through nginx each get the HTML page (the time is printed; timing goals belong to benchmarks)', async () => {
@@ -85,24 +114,40 @@ describe('the page in a browser', () => {
     console.log(`HTML page through nginx, 50 sequential loads: median ${times[25]!.toFixed(1)} ms, p95 ${times[47]!.toFixed(1)} ms, max ${times[49]!.toFixed(1)} ms`)
   })
 
-  it('"keep hitting" shows all 3 workers serving, and each in the sequence of last hosts', async () => {
+  it('"keep hitting" (by keyboard): 3 workers serving at a rate, each in the sequence, in clearly different colours', async () => {
     await page.selectOption('#rate', '10')
     await page.getByRole('button', { name: 'Keep hitting' }).press('Enter')
-    await expect.poll(serving, { timeout: 20000, interval: 250 }).toBe('3')
-    await expect.poll(async () => await page.locator('#bars li.serving').count(), { timeout: 5000 }).toBe(3)
+    await expect.poll(serving, { timeout: 5000, interval: 250 }).toBe('3')
     const workers = await stack.workerHostnames()
+    await expect.poll(hostsWithHits, { timeout: 10000, interval: 250 }).toEqual(workers)
     const hostsInSequence = async (): Promise<string[]> => [...new Set(await page.locator('#sequence li').allInnerTexts())].sort()
-    await expect.poll(hostsInSequence, { timeout: 20000, interval: 250 }).toEqual(workers)
+    await expect.poll(hostsInSequence, { timeout: 10000, interval: 250 }).toEqual(workers)
+    await expectDistinctColours(workers)
+    // While hits arrive every 0.1 s, the banner's colour is always its worker's.
+    for (let i = 0; i < 10; i++) {
+      const [host, colour] = await page.locator('#hit').evaluate((el) =>
+        [el.querySelector('[data-testid="hostname"]')!.textContent, getComputedStyle(el).backgroundColor])
+      expect(colour).toBe(await rowColour(host!))
+    }
+  })
+
+  it('scaled 3 -> 5 while hitting: the two new workers join with rising rates, in colours of their own', async () => {
+    const workers = await stack.scaleTo(5)
+    await expect.poll(serving, { timeout: 10000, interval: 250 }).toBe('5')
+    await expect.poll(hostsWithHits, { timeout: 10000, interval: 250 }).toEqual(workers)
+    await expectDistinctColours(workers)
+    // A few seconds of the new lines for the screenshot (docs/live-view.png is copied from it).
+    await page.waitForTimeout(6000)
     await page.screenshot({ path: `${ARTIFACTS}/live-view.png`, fullPage: true })
   })
 
-  it('scaled down to 1 worker, the other two fade out of the panel', async () => {
-    const before = await stack.workerHostnames()
+  it('scaled down to 1 worker: the others drop to zero, fade, and leave the panel', async () => {
     const [staying] = await stack.scaleTo(1)
-    await expect.poll(serving, { timeout: 30000, interval: 500 }).toBe('1')
-    const gone = await page.locator('#bars li.gone').evaluateAll((rows) => rows.map((row) => (row as HTMLElement).dataset.worker))
-    expect(gone).toEqual(expect.arrayContaining(before.filter((host) => host !== staying)))
-    expect(await page.locator('#status').innerText()).toBe('')
+    await expect.poll(serving, { timeout: 10000, interval: 250 }).toBe('1')
+    await expect.poll(async () => await page.locator('#rates tr.gone').count(), { timeout: 5000, interval: 100 }).toBeGreaterThan(0)
     await page.screenshot({ path: `${ARTIFACTS}/live-view-scaled-down.png`, fullPage: true })
+    await expect.poll(async () => (await rates()).map(([host]) => host), { timeout: 15000, interval: 250 }).toEqual([staying])
+    expect(await page.locator('#chart polyline').count()).toBe(1)
+    expect(await page.locator('#status').innerText()).toBe('')
   })
 })

@@ -48,7 +48,7 @@ describe('GET / counts one hit and answers in the form asked for', () => {
     await app.inject('/')
     const res = await app.inject({ url: '/', headers: { accept: 'application/json' } })
     expect(res.statusCode).toBe(200)
-    expect(res.json()).toEqual({ hostname: 'worker-a', hits: 2, workerHits: 2 })
+    expect(res.json()).toEqual({ hostname: 'worker-a', hits: 2, workerHits: 2, colourSlot: 0 })
   })
 })
 

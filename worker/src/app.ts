@@ -7,6 +7,7 @@ import type { Config } from './config.js'
 import drain from './plugins/drain.js'
 import redis from './plugins/redis.js'
 import counter from './plugins/counter.js'
+import presence from './plugins/presence.js'
 import rootRoutes from './routes/root.js'
 import statsRoutes from './routes/stats.js'
 import healthRoutes from './routes/health.js'
@@ -80,6 +81,7 @@ export async function buildApp (config: AppConfig): Promise<FastifyInstance> {
   await app.register(drain)
   await app.register(redis, { url: config.REDIS_URL, timeoutMs: config.REDIS_TIMEOUT_MS })
   await app.register(counter, { hostname, timeoutMs: config.REDIS_TIMEOUT_MS })
+  await app.register(presence, { hostname })
   await app.register(rootRoutes, { hostname })
   await app.register(statsRoutes)
   await app.register(healthRoutes)

@@ -1,18 +1,25 @@
 export interface HitView {
   hostname: string
   hits: number
+  /** The serving worker's colour (see the slot-N classes in live.css); null: not known yet. */
+  colourSlot: number | null
 }
 
 const escapes: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }
 const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (c) => escapes[c] ?? c)
 
+/** How many colours the live view has; slots beyond reuse them. */
+export const COLOURS = 10
+
 /**
  * The answer a browser gets: which worker served this hit and its number, and
- * the live panel that /live.js fills (hits per worker, the last hosts that
- * served, "keep hitting"). Everything is served by the worker: no CDN.
+ * the live panel that /live.js fills (hits per second per worker, as a chart
+ * and a table, the last hosts that served, "keep hitting"). Everything is
+ * served by the worker: no CDN.
  */
-export function renderHitPage ({ hostname, hits }: HitView): string {
+export function renderHitPage ({ hostname, hits, colourSlot }: HitView): string {
   const host = escapeHtml(hostname)
+  const colour = colourSlot === null ? '' : ` slot-${colourSlot % COLOURS}`
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -24,7 +31,7 @@ export function renderHitPage ({ hostname, hits }: HitView): string {
 </head>
 <body>
 <main>
-  <section id="hit" class="hit" data-hostname="${host}" data-hits="${hits}">
+  <section id="hit" class="hit${colour}" data-hostname="${host}" data-hits="${hits}" data-slot="${colourSlot ?? ''}">
     <p class="hello">Hello World I am <strong class="host" data-testid="hostname">${host}</strong>!</p>
     <p class="count"><span data-testid="hits">${hits}</span> times.</p>
   </section>
@@ -44,13 +51,21 @@ export function renderHitPage ({ hostname, hits }: HitView): string {
 
   <section class="panel" aria-labelledby="panel-title">
     <h2 id="panel-title"><span id="serving" data-testid="serving">–</span> <span id="serving-noun">workers</span> serving · <span id="total">–</span> hits in all</h2>
-    <ul id="bars" class="bars" aria-label="Hits per worker"></ul>
+    <figure class="chart">
+      <svg id="chart" viewBox="0 0 600 200" preserveAspectRatio="none" role="img" aria-labelledby="chart-caption"></svg>
+      <figcaption id="chart-caption">Hits per second, per worker, over the last minute (<span id="chart-top">0</span> hits/s at the top). The table below has the same figures.</figcaption>
+    </figure>
+    <table id="rates">
+      <caption>Serving workers: hits per second now, and in all</caption>
+      <thead><tr><th scope="col">worker</th><th scope="col">hits/s</th><th scope="col">hits in all</th></tr></thead>
+      <tbody></tbody>
+    </table>
     <h3>Last hits were served by</h3>
     <ol id="sequence" class="sequence" aria-label="Hosts that served the last hits, newest first"></ol>
   </section>
 
-  <p class="hint">Refresh, or keep hitting, then scale in a terminal: <code>docker compose up -d --scale worker=5 --no-recreate</code>.
-  Workers that have served nothing for 10&nbsp;s fade out.</p>
+  <p class="hint">Refresh, or keep hitting, then scale in a second terminal: <code>docker compose up -d --scale worker=5 --no-recreate</code>.
+  New workers' lines rise as the others' fall; workers that leave drop to zero and fade out.</p>
 </main>
 </body>
 </html>

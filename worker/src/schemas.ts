@@ -10,7 +10,9 @@ export const HitReplySchema = Type.Object({
   /** This hit's own number: the counter's total once it was counted. */
   hits: Count,
   /** How many hits this worker has served, this one included. */
-  workerHits: Count
+  workerHits: Count,
+  /** This worker's colour in the live view (see StatsReply.serving); null until it is known. */
+  colourSlot: Type.Union([Count, Type.Null()])
 })
 export type HitReply = Static<typeof HitReplySchema>
 
@@ -19,8 +21,14 @@ export const StatsReplySchema = Type.Object({
   total: Count,
   /** Hits served, per worker hostname. */
   workers: Type.Record(Type.String(), Count),
-  /** When each worker last served a hit (ms since the epoch), so a view can fade the ones gone. */
+  /** When each worker last served a hit (ms since the epoch). */
   lastSeen: Type.Record(Type.String(), Count),
+  /**
+   * The workers serving now (they say so every 5 s, and leave when they drain),
+   * each with its colour slot: distinct among them, kept while it serves, the
+   * same on every page.
+   */
+  serving: Type.Record(Type.String(), Count),
   /** This answer's time, on the same clock as lastSeen. */
   now: Count
 })

@@ -2,6 +2,7 @@ import fp from 'fastify-plugin'
 import { ReplyError, type Result } from 'ioredis'
 import type { FastifyInstance } from 'fastify'
 import type { StatsReply } from '../schemas.js'
+import { ALIVE_KEY, ALIVE_TTL_MS, SLOTS_KEY } from './presence.js'
 
 /** What counting one hit gave. */
 export interface CountedHit {
@@ -119,13 +120,18 @@ async function counterPlugin (app: FastifyInstance, opts: CounterOptions): Promi
       return { total, worker }
     },
     async stats () {
-      // MULTI: the total and the per-worker figures are read at the same instant.
-      const replies = await unlessUnavailable(app.redis.multi().get(TOTAL_KEY).hgetall(PER_WORKER_KEY).hgetall(LAST_SEEN_KEY).exec())
-      const [total, workers, lastSeen] = (replies ?? []).map(([err, value]) => {
+      // MULTI: the counts and the serving workers are read at the same instant.
+      const now = Date.now()
+      const replies = await unlessUnavailable(app.redis.multi()
+        .get(TOTAL_KEY).hgetall(PER_WORKER_KEY).hgetall(LAST_SEEN_KEY)
+        .zrangebyscore(ALIVE_KEY, now - ALIVE_TTL_MS, '+inf').hgetall(SLOTS_KEY)
+        .exec())
+      const [total, workers, lastSeen, alive, slots] = (replies ?? []).map(([err, value]) => {
         if (err !== null) throw err
         return value
-      }) as [string | null, Record<string, string>, Record<string, string>]
-      return { total: Number(total ?? 0), workers: numbers(workers), lastSeen: numbers(lastSeen), now: Date.now() }
+      }) as [string | null, Record<string, string>, Record<string, string>, string[], Record<string, string>]
+      const serving = Object.fromEntries(alive.map((worker) => [worker, Number(slots[worker] ?? 0)]))
+      return { total: Number(total ?? 0), workers: numbers(workers), lastSeen: numbers(lastSeen), serving, now }
     }
   })
 }

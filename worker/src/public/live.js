@@ -1,80 +1,130 @@
 // @ts-check
-// The live panel of the hit page: "keep hitting" sends hits through the load
-// balancer, and /stats (which counts nothing) is read every second to draw the
-// hits per worker and fade out the workers that stopped serving.
+// The live panel of the hit page. It polls /stats once a second (which counts
+// nothing and, at nginx, does not move the hits' rotation) and draws each
+// serving worker's hits per second over the last minute, from the change in
+// its count between two polls. Polling, not a push stream: one small request a
+// second per open page goes through nginx like any other, holds no connection
+// open on a worker (a worker that leaves drains at once), and a missed poll
+// only widens one step of the chart.
 
-/** A worker that served nothing for this long is shown as gone. */
-const SERVING_WINDOW_MS = 10000
+const POLL_MS = 1000
+/** Seconds of history in the chart. */
+const WINDOW = 60
+/** How long a worker that left stays on view, at zero, fading. */
+const FADE_MS = 4000
 const SEQUENCE_LENGTH = 20
-const STATS_EVERY_MS = 1000
+/** Colours, as the slot-N classes in live.css. */
+const COLOURS = 10
+const SVG = 'http://www.w3.org/2000/svg'
+
+/** @typedef {{ total: number, workers: Record<string, number>, serving: Record<string, number>, now: number }} Stats */
+/** @typedef {{ rates: number[], slot: number, goneSince: number | null, row: HTMLTableRowElement, line: SVGPolylineElement }} Worker */
 
 /** @param {string} id */
 const byId = (id) => /** @type {HTMLElement} */ (document.getElementById(id))
-
-/** A colour per hostname (FNV-1a hash to a hue), dark enough for white text. */
-function colourOf (/** @type {string} */ name) {
-  let hash = 2166136261
-  for (const char of name) hash = Math.imul(hash ^ (char.codePointAt(0) ?? 0), 16777619)
-  return `hsl(${(hash >>> 0) % 360} 70% 30%)`
-}
+/** @param {number | null | undefined} slot */
+const colourClass = (slot) => (slot === null || slot === undefined || Number.isNaN(slot) ? 'slot-none' : `slot-${slot % COLOURS}`)
 
 const hit = byId('hit')
 const hostEl = /** @type {HTMLElement} */ (hit.querySelector('[data-testid="hostname"]'))
 const hitsEl = /** @type {HTMLElement} */ (hit.querySelector('[data-testid="hits"]'))
 const sequence = byId('sequence')
-const bars = byId('bars')
 const status = byId('status')
+const chart = byId('chart')
+const rows = /** @type {HTMLTableSectionElement} */ (byId('rates').querySelector('tbody'))
 const toggle = /** @type {HTMLButtonElement} */ (byId('keep-hitting'))
 const rate = /** @type {HTMLSelectElement} */ (byId('rate'))
 
-/** Shows a hit: the banner takes the serving host's colour; the host joins the sequence. */
-function showHit (/** @type {string} */ hostname, /** @type {number} */ hits) {
+/** Shows a hit: name, number and colour change together; the host joins the sequence. */
+function showHit (/** @type {string} */ hostname, /** @type {number} */ hits, /** @type {number | null} */ slot) {
   hostEl.textContent = hostname
   hitsEl.textContent = String(hits)
-  hit.style.backgroundColor = colourOf(hostname)
+  hit.className = `hit ${colourClass(slot)}`
   const item = document.createElement('li')
   item.textContent = hostname
-  item.style.backgroundColor = colourOf(hostname)
+  item.className = colourClass(slot)
   sequence.prepend(item)
   while (sequence.children.length > SEQUENCE_LENGTH) sequence.lastElementChild?.remove()
 }
 
-/** @typedef {{ total: number, workers: Record<string, number>, lastSeen: Record<string, number>, now: number }} Stats */
+/** @type {Map<string, Worker>} */
+const workers = new Map()
+/** @type {Stats | null} */
+let previous = null
 
-function showStats (/** @type {Stats} */ stats) {
-  const names = Object.keys(stats.workers).sort()
-  const most = Math.max(1, ...Object.values(stats.workers))
-  let serving = 0
-  bars.replaceChildren(...names.map((name) => {
-    const gone = stats.now - (stats.lastSeen[name] ?? 0) > SERVING_WINDOW_MS
-    if (!gone) serving++
-    const row = document.createElement('li')
-    row.className = gone ? 'gone' : 'serving'
-    row.dataset.worker = name
-    const label = document.createElement('span')
-    label.className = 'name'
-    label.textContent = name
-    const bar = document.createElement('span')
-    bar.className = 'bar'
-    bar.style.width = `${(100 * (stats.workers[name] ?? 0)) / most}%`
-    bar.style.backgroundColor = colourOf(name)
-    const count = document.createElement('span')
-    count.className = 'hits'
-    count.textContent = String(stats.workers[name])
-    row.append(label, bar, count)
-    return row
-  }))
+function addWorker (/** @type {string} */ name, /** @type {number} */ slot) {
+  const row = document.createElement('tr')
+  row.dataset.worker = name
+  const label = document.createElement('th')
+  label.scope = 'row'
+  const swatch = document.createElement('span')
+  swatch.className = 'swatch'
+  swatch.setAttribute('aria-hidden', 'true')
+  label.append(swatch, name)
+  row.append(label, document.createElement('td'), document.createElement('td'))
+  rows.append(row)
+  const line = /** @type {SVGPolylineElement} */ (document.createElementNS(SVG, 'polyline'))
+  line.dataset.worker = name
+  chart.append(line)
+  /** @type {Worker} */
+  const worker = { rates: Array(WINDOW).fill(0), slot, goneSince: null, row, line }
+  workers.set(name, worker)
+  return worker
+}
+
+/** One poll: each worker's rate since the last, who serves now, who left. */
+function update (/** @type {Stats} */ stats) {
+  const seconds = previous === null ? 0 : (stats.now - previous.now) / 1000
+  for (const [name, slot] of Object.entries(stats.serving)) {
+    const worker = workers.get(name) ?? addWorker(name, slot)
+    worker.slot = slot
+    worker.goneSince = null
+  }
+  for (const [name, worker] of workers) {
+    const served = previous === null ? 0 : (stats.workers[name] ?? 0) - (previous.workers[name] ?? 0)
+    worker.rates.push(seconds > 0 ? Math.max(0, served) / seconds : 0)
+    worker.rates.shift()
+    if (!(name in stats.serving)) worker.goneSince ??= stats.now
+    if (worker.goneSince !== null && stats.now - worker.goneSince > FADE_MS) {
+      worker.row.remove()
+      worker.line.remove()
+      workers.delete(name)
+      continue
+    }
+    const state = worker.goneSince === null ? 'serving' : 'gone'
+    worker.row.className = `${state} ${colourClass(worker.slot)}`
+    worker.line.setAttribute('class', `${state} ${colourClass(worker.slot)}`)
+    const cells = worker.row.querySelectorAll('td')
+    cells[0].textContent = (worker.rates.at(-1) ?? 0).toFixed(1)
+    cells[1].textContent = String(stats.workers[name] ?? 0)
+  }
+  previous = stats
+  draw()
+  const serving = Object.keys(stats.serving).length
   byId('serving').textContent = String(serving)
   byId('serving-noun').textContent = serving === 1 ? 'worker' : 'workers'
   byId('total').textContent = String(stats.total)
 }
 
-async function refreshStats () {
+/** The lines, scaled so the busiest second of the window reaches the top. */
+function draw () {
+  const most = Math.max(1, ...[...workers.values()].flatMap((worker) => worker.rates))
+  const top = Math.ceil(most / 5) * 5
+  byId('chart-top').textContent = String(top)
+  for (const worker of workers.values()) {
+    const points = worker.rates.map((value, i) => `${(i * 600) / (WINDOW - 1)},${(200 - (value / top) * 196).toFixed(1)}`)
+    worker.line.setAttribute('points', points.join(' '))
+  }
+}
+
+async function poll () {
   try {
     const res = await fetch('/stats', { cache: 'no-store' })
-    if (res.ok) showStats(await res.json())
+    if (res.ok) update(await res.json())
+  } catch {
+    // The next poll tries again; the chart keeps its last lines meanwhile.
   } finally {
-    setTimeout(refreshStats, STATS_EVERY_MS)
+    setTimeout(poll, POLL_MS)
   }
 }
 
@@ -89,7 +139,7 @@ async function keepHitting (/** @type {number} */ mine) {
     const res = await fetch('/', { headers: { accept: 'application/json' }, cache: 'no-store' })
     const body = await res.json()
     if (res.ok) {
-      showHit(body.hostname, body.hits)
+      showHit(body.hostname, body.hits, body.colourSlot)
       status.textContent = ''
     } else {
       status.textContent = `hit failed: ${res.status} ${body.message ?? ''}`
@@ -108,5 +158,5 @@ toggle.addEventListener('click', () => {
   keepHitting(++loop)
 })
 
-showHit(hit.dataset.hostname ?? '', Number(hit.dataset.hits))
-refreshStats()
+showHit(hit.dataset.hostname ?? '', Number(hit.dataset.hits), hit.dataset.slot === '' ? null : Number(hit.dataset.slot))
+poll()

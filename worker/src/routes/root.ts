@@ -15,9 +15,9 @@ export default async function rootRoutes (app: FastifyInstance, opts: { hostname
     switch (request.accepts().type(['text/plain', 'text/html', 'application/json'])) {
       case 'text/html':
         return reply.type('text/html; charset=utf-8').header('content-security-policy', PAGE_POLICY)
-          .send(renderHitPage({ hostname, hits: hit.total }))
+          .send(renderHitPage({ hostname, hits: hit.total, colourSlot: app.presence.slot() }))
       case 'application/json':
-        return reply.send({ hostname, hits: hit.total, workerHits: hit.worker } satisfies HitReply)
+        return reply.send({ hostname, hits: hit.total, workerHits: hit.worker, colourSlot: app.presence.slot() } satisfies HitReply)
       default:
         return reply.type('text/plain; charset=utf-8').send(`Hello World I am ${hostname}! ${hit.total} times.\n`)
     }
