@@ -65,28 +65,38 @@ ensure_base() {
     --change 'CMD ["bash"]' - "$base_image" >/dev/null
 }
 
+# A stand-in is labelled with a hash of its recipe, so a changed recipe is rebuilt.
+recipe_hash() { cat "$standins/$1".* | sha256sum | cut -c1-16; }
+
 build_standin() {
   local image=$1 recipe=$2
   ensure_base
   say "building stand-in $image from $recipe.Dockerfile"
   local log
   log=$(mktemp /tmp/hitcounter-standin.XXXXXX.log)
-  docker build --build-arg "BASE=$base_image" -f "$standins/$recipe.Dockerfile" -t "$image" "$standins" >"$log" 2>&1 \
+  docker build --build-arg "BASE=$base_image" --label "hitcounter.standin.recipe=$(recipe_hash "$recipe")" \
+    -f "$standins/$recipe.Dockerfile" -t "$image" "$standins" >"$log" 2>&1 \
     || die "building the stand-in for $image failed; last lines of $log: $(tail -5 "$log" | tr '\n' ' ')"
   rm -f "$log"
 }
 
 for image in $(base_images); do
+  recipe=${image%%:*}
   if docker image inspect "$image" >/dev/null 2>&1; then
-    say "$image: present"
-    continue
-  fi
-  if timeout 120 docker pull --quiet "$image" >/dev/null 2>&1; then
+    # An official image (stand-ins carry the host's CA bundle), or a stand-in of the current recipe.
+    built_from=$(docker image inspect --format '{{index .Config.Labels "hitcounter.standin.recipe"}}' "$image")
+    if ! docker image inspect --format '{{.Config.Env}}' "$image" | grep -q hitcounter/host-ca-bundle \
+      || [ "$built_from" = "$(recipe_hash "$recipe")" ]; then
+      say "$image: present"
+      continue
+    fi
+    say "$image: a stand-in of an older recipe"
+  elif timeout 120 docker pull --quiet "$image" >/dev/null 2>&1; then
     say "$image: pulled"
     continue
   fi
-  case "${image%%:*}" in
-    node|nginx|redis) build_standin "$image" "${image%%:*}" ;;
+  case "$recipe" in
+    node|nginx|redis) build_standin "$image" "$recipe" ;;
     *) die "$image is not present, cannot be pulled, and has no stand-in recipe in $standins" ;;
   esac
   say "$image: stand-in ready"

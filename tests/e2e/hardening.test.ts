@@ -98,6 +98,12 @@ describe('hardening, checked from the outside', () => {
     }
   })
 
+  it('the logs say where the demo is, and carry no health checks', async () => {
+    const logs = await stack.run('logs', '--no-color')
+    expect(logs).toContain(`hitcounter: open http://localhost:${stack.port}`)
+    expect(logs.split('\n').filter((line) => /\/(readyz|healthz|nginx-health)/.test(line))).toEqual([])
+  })
+
   it('nginx names no version, and an unknown path gives no stack trace', async () => {
     const res = await fetch(`${stack.url}/does-not-exist`)
     expect(res.status).toBe(404)

@@ -60,8 +60,10 @@ export class Stack {
     const files = options.files === undefined ? [] : ['docker-compose.yml', ...options.files].flatMap((file) => ['-f', file])
     const env = { HTTP_PORT: String(await freePort()), ...options.env }
     const stack = new Stack([...await composeCommand(), ...files], options.project ?? `hitcounter-e2e-${process.pid}`, env)
+    // The README's demo command, detached.
     await stack.run('up', '-d', '--build', '--scale', `worker=${workers}`)
     await waitFor('nginx to answer', async () => await fetch(`${stack.url}/nginx-health`).then((res) => res.ok, () => false), 60000, 200)
+    await eachServes(stack.url, await stack.workerHostnames(), 60000)
     return stack
   }
 

@@ -1,0 +1,73 @@
+import { readFile } from 'node:fs/promises'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Stack } from '../support/stack.js'
+import { waitFor } from '../support/wait.js'
+import type { HitOutcome } from '../../tools/hits.js'
+
+// Scale out wide on a small machine: 3 -> 40 -> 3 workers under a light load
+// (4 clients) through nginx, on 127.0.0.1 only. The idle cost of the machine
+// is printed as a figure, not asserted: timing goals belong to benchmarks.
+const WIDE = 40
+let stack: Stack
+
+beforeAll(async () => { stack = await Stack.up(3) })
+afterAll(async () => { await stack?.down() })
+
+const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
+
+/** The share of this machine's CPU time that was busy over `ms`, from /proc/stat. */
+async function machineBusy (ms: number): Promise<number> {
+  const sample = async (): Promise<[number, number]> => {
+    const fields = (await readFile('/proc/stat', 'utf8')).split('\n')[0]!.trim().split(/\s+/).slice(1, 9).map(Number)
+    return [fields.reduce((sum, n) => sum + n, 0), fields[3]! + fields[4]!]
+  }
+  const [total1, idle1] = await sample()
+  await sleep(ms)
+  const [total2, idle2] = await sample()
+  return 1 - (idle2 - idle1) / (total2 - total1)
+}
+
+function expectNoneFailed (what: string, answers: HitOutcome[], counted: number): void {
+  const failed = answers.filter((answer) => answer.status !== 200)
+  console.log(`${what}: ${answers.length} hits, ${failed.length} failed, counter +${counted}`)
+  expect(failed).toEqual([])
+  expect(counted).toBe(answers.length)
+}
+
+describe(`${WIDE} workers on this machine`, () => {
+  it(`idle with 3 workers, then scaled 3 -> ${WIDE} under load: no hit fails, and all ${WIDE} serve`, async () => {
+    await sleep(10000)
+    console.log(`idle, 3 workers: ${(100 * await machineBusy(20000)).toFixed(1)} % of the machine busy over 20 s`)
+
+    const before = await stack.stats()
+    const load = stack.load(4)
+    const started = Date.now()
+    await stack.run('up', '-d', '--no-recreate', '--scale', `worker=${WIDE}`)
+    const upMs = Date.now() - started
+    const running = await stack.workerHostnames()
+    expect(running).toHaveLength(WIDE)
+    // The load's own hits tell when each new worker has served (extra hits would upset the count).
+    await waitFor(`all ${WIDE} workers to serve`, async () => {
+      const served = new Set(load.answers.map((answer) => answer.hostname))
+      return running.every((host) => served.has(host))
+    }, 90000, 100)
+    const allServingMs = Date.now() - started
+    const answers = await load.stop()
+    console.log(`scale 3 -> ${WIDE}: 'up' returned after ${upMs} ms; all ${WIDE} had served a hit ${allServingMs} ms after it began`)
+    expectNoneFailed(`scale 3 -> ${WIDE} under load`, answers, (await stack.stats()).total - before.total)
+  })
+
+  it(`idle with ${WIDE} workers, then scaled ${WIDE} -> 3 under load: no hit fails, counted exactly`, async () => {
+    await sleep(10000)
+    console.log(`idle, ${WIDE} workers: ${(100 * await machineBusy(20000)).toFixed(1)} % of the machine busy over 20 s`)
+
+    const before = await stack.stats()
+    const load = stack.load(4)
+    await sleep(1000)
+    await stack.run('up', '-d', '--no-recreate', '--scale', 'worker=3')
+    await sleep(2000)
+    const answers = await load.stop()
+    expectNoneFailed(`scale ${WIDE} -> 3 under load`, answers, (await stack.stats()).total - before.total)
+    expect(await stack.workerHostnames()).toHaveLength(3)
+  })
+})
