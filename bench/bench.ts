@@ -1,20 +1,27 @@
-// npm run bench: what does the load balancer cost, and what did our nginx design
-// gain over the original demo's? Brings up the real stack (docker-compose.yml
-// plus bench/docker-compose.bench.yml), drives it from the host with wrk at
-// 127.0.0.1 only, and writes a Markdown table, a JSON file and an SVG chart to
-// bench/results/. All cases run in one go, so their ratios hold on a noisy machine.
+// npm run bench: what does each part cost per hit, against its floor, and what
+// did our design gain over the original demo's? Brings up the real stack
+// (docker-compose.yml plus bench/docker-compose.bench.yml), drives it from the
+// host on 127.0.0.1 only, and writes Markdown, JSON and SVG to bench/results/.
+// Everything runs in one go, so the ratios hold on a noisy machine; CPU time
+// per request comes from each container's cgroup accounting.
 import { execFile } from 'node:child_process'
-import { mkdir, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { promisify } from 'node:util'
+import autocannon from 'autocannon'
 import { freePort, waitFor } from '../tests/support/wait.js'
-import { readStats } from '../tools/hits.js'
-import { Stack } from '../tests/support/stack.js'
+import { Stack, sh } from '../tests/support/stack.js'
+import { cpuMicros } from './cgroup.js'
+import { casesSvg, markdown, scalingSvg, type Case, type Goal, type Results } from './report.js'
 
 const run = promisify(execFile)
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10)
+const SUSTAINED_S = Number(process.env.BENCH_SUSTAINED_S ?? 30)
 const RUNS = Number(process.env.BENCH_RUNS ?? 3)
 const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 3)
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50)
+const STEADY_RATE = Number(process.env.BENCH_STEADY_RATE ?? 1000)
+const IDLE_WORKERS = 11
+const WORKER_CAP = 0.1
 const THREADS = 2
 const RESULTS = 'bench/results'
 
@@ -28,19 +35,6 @@ interface WrkRun {
   timeouts: number
   p50_us: number
   p99_us: number
-  max_us: number
-}
-
-interface CaseResult {
-  name: string
-  workers: number
-  rps: number
-  p50_ms: number
-  p99_ms: number
-  errors: number
-  /** Counter move minus answered requests, the most of any run (null: the case counts nothing). */
-  extra_counts: number | null
-  ratio_to_ceiling: number
 }
 
 const median = (values: number[]): number => {
@@ -48,8 +42,7 @@ const median = (values: number[]): number => {
   const mid = Math.floor(sorted.length / 2)
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
 }
-
-const settle = async (): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, 500)) }
+const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
 
 async function wrk (url: string, seconds: number): Promise<WrkRun> {
   const { stdout } = await run('wrk', ['-t', String(THREADS), '-c', String(CONNECTIONS), '-d', `${seconds}s`, '--timeout', '5s', '-s', 'bench/wrk-report.lua', url])
@@ -58,107 +51,155 @@ async function wrk (url: string, seconds: number): Promise<WrkRun> {
   return JSON.parse(line) as WrkRun
 }
 
-/** Warm-up, then RUNS measured runs; medians of each figure. `statsUrl` checks the count where the case counts. */
-async function measure (name: string, workers: number, url: string, statsUrl: string | null): Promise<Omit<CaseResult, 'ratio_to_ceiling'>> {
+/**
+ * Warm-up, then `runs` measured runs of `seconds`: medians of req/s and
+ * latency, and CPU µs per answered request of each part over all measured runs.
+ */
+async function measure (
+  name: string, workers: number, url: string, parts: Record<string, string[]>, runs = RUNS, seconds = DURATION_S
+): Promise<Case> {
   process.stderr.write(`bench: ${name} (${url}) `)
   await wrk(url, WARMUP_S)
-  const runs: WrkRun[] = []
-  let extra = 0
-  for (let i = 0; i < RUNS; i++) {
-    // Requests still in flight when wrk stops are counted but not answered (at
-    // most CONNECTIONS): let them land before reading the counter.
-    await settle()
-    const before = statsUrl === null ? 0 : (await readStats(statsUrl)).total
-    const result = await wrk(url, DURATION_S)
-    await settle()
-    if (statsUrl !== null) {
-      const counted = (await readStats(statsUrl)).total - before
-      extra = Math.max(extra, counted - (result.requests - result.status_errors))
-    }
-    runs.push(result)
+  const ids = Object.values(parts).flat()
+  const before = await cpuMicros(ids)
+  const results: WrkRun[] = []
+  for (let i = 0; i < runs; i++) {
+    results.push(await wrk(url, seconds))
     process.stderr.write('.')
   }
-  const rps = median(runs.map((r) => r.requests / (r.duration_us / 1e6)))
+  const after = await cpuMicros(ids)
+  const errors = results.reduce((sum, r) => sum + r.connect_errors + r.read_errors + r.write_errors + r.status_errors + r.timeouts, 0)
+  const answered = results.reduce((sum, r) => sum + r.requests, 0) - errors
+  const cpu = Object.fromEntries(Object.entries(parts).map(([part, partIds]) =>
+    [part, partIds.reduce((sum, id) => sum + after.get(id)! - before.get(id)!, 0) / answered]))
+  const rps = median(results.map((r) => r.requests / (r.duration_us / 1e6)))
   process.stderr.write(` ${Math.round(rps)} req/s\n`)
-  return {
-    name,
-    workers,
-    rps,
-    p50_ms: median(runs.map((r) => r.p50_us / 1000)),
-    p99_ms: median(runs.map((r) => r.p99_us / 1000)),
-    errors: runs.reduce((sum, r) => sum + r.connect_errors + r.read_errors + r.write_errors + r.status_errors + r.timeouts, 0),
-    extra_counts: statsUrl === null ? null : extra
+  const p50 = median(results.map((r) => r.p50_us / 1000))
+  return { name, workers, rps, p50_ms: p50, p99_ms: median(results.map((r) => r.p99_us / 1000)), errors, cpu_us: cpu }
+}
+
+/** The share of this machine's CPU time that was busy over `ms`, from /proc/stat. */
+async function machineBusy (ms: number): Promise<number> {
+  const sample = async (): Promise<[number, number]> => {
+    const fields = (await readFile('/proc/stat', 'utf8')).split('\n')[0]!.trim().split(/\s+/).slice(1, 9).map(Number)
+    return [fields.reduce((sum, n) => sum + n, 0), fields[3]! + fields[4]!]
   }
+  const [total1, idle1] = await sample()
+  await sleep(ms)
+  const [total2, idle2] = await sample()
+  return 1 - (idle2 - idle1) / (total2 - total1)
 }
 
-function markdown (results: CaseResult[], meta: string): string {
-  const rows = results.map((r) => `| ${r.name} | ${r.workers || '–'} | ${Math.round(r.rps).toLocaleString('en')} | ${r.p50_ms.toFixed(2)} | ${r.p99_ms.toFixed(2)} | ${r.errors} | ${r.extra_counts ?? '–'} | ${(r.ratio_to_ceiling * 100).toFixed(1)} % |`)
-  return [
-    '| case | workers | req/s | p50 ms | p99 ms | errors | counted − answered | of nginx ceiling |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-    ...rows,
-    '',
-    meta
-  ].join('\n') + '\n'
+/** Scales to `n` and times, from the command's start, each new worker's first hit served. */
+async function timeScaleUp (stack: Stack, n: number): Promise<number[]> {
+  const old = new Set(await stack.workerHostnames())
+  const started = Date.now()
+  await stack.run('up', '-d', '--no-recreate', '--scale', `worker=${n}`)
+  const fresh = (await stack.workerHostnames()).filter((host) => !old.has(host))
+  const firstHit = new Map<string, number>()
+  await waitFor('each new worker to serve', async () => {
+    const res = await fetch(stack.url, { headers: { accept: 'application/json' } })
+    if (res.ok) {
+      const { hostname } = await res.json() as { hostname: string }
+      if (!firstHit.has(hostname)) firstHit.set(hostname, Date.now() - started)
+    }
+    return fresh.every((host) => firstHit.has(host))
+  }, 90000, 10)
+  return fresh.map((host) => firstHit.get(host)!)
 }
 
-function svg (results: CaseResult[]): string {
-  const barHeight = 28
-  const gap = 10
-  const left = 300
-  const width = 900
-  const most = Math.max(...results.map((r) => r.rps))
-  const bars = results.map((r, i) => {
-    const y = 40 + i * (barHeight + gap)
-    const w = Math.max(2, ((width - left - 160) * r.rps) / most)
-    return `<text x="${left - 10}" y="${y + 19}" text-anchor="end">${r.name}</text>` +
-      `<rect x="${left}" y="${y}" width="${w.toFixed(1)}" height="${barHeight}" fill="#1f6f8b"/>` +
-      `<text x="${left + w + 8}" y="${y + 19}">${Math.round(r.rps).toLocaleString('en')} req/s · p99 ${r.p99_ms.toFixed(1)} ms</text>`
-  })
-  const height = 60 + results.length * (barHeight + gap)
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="system-ui, sans-serif" font-size="14" fill="#1b1f24">` +
-    '<rect width="100%" height="100%" fill="#fff"/>' +
-    `<text x="20" y="24" font-size="16" font-weight="bold">hitcounter: requests per second, ${CONNECTIONS} connections (higher is better)</text>` +
-    bars.join('') + '</svg>\n'
+async function steady (url: string): Promise<Results['steady']> {
+  process.stderr.write(`bench: a steady ${STEADY_RATE} hits/s for 20 s (autocannon)\n`)
+  const result = await autocannon({ url, connections: 20, overallRate: STEADY_RATE, duration: 20, headers: { accept: 'application/json' } })
+  const { p50, p99, max } = result.latency
+  return { rate: STEADY_RATE, seconds: 20, p50_ms: p50, p99_ms: p99, max_ms: max, errors: result.errors + result.non2xx }
 }
 
 async function main (): Promise<void> {
   await run('wrk', ['--version']).catch((err: { code?: string }) => {
     if (err.code === 'ENOENT') throw new Error('wrk is not installed (Debian/Ubuntu: apt-get install wrk; macOS: brew install wrk)')
   })
-  const env = { BENCH_WORKER_PORT: String(await freePort()), BENCH_ORIGINAL_PORT: String(await freePort()) }
+  const env = {
+    BENCH_WORKER_PORT: String(await freePort()),
+    BENCH_ORIGINAL_PORT: String(await freePort()),
+    BENCH_FLOOR_PORT: String(await freePort())
+  }
   process.stderr.write('bench: bringing up the stack\n')
   const stack = await Stack.up(1, { project: `hitcounter-bench-${process.pid}`, files: ['bench/docker-compose.bench.yml'], env })
   const direct = `http://127.0.0.1:${env.BENCH_WORKER_PORT}`
   const original = `http://127.0.0.1:${env.BENCH_ORIGINAL_PORT}`
+  const floor = `http://127.0.0.1:${env.BENCH_FLOOR_PORT}`
+  const ids = async (service: string): Promise<string[]> => await stack.containerIds(service)
   try {
-    await waitFor('the direct worker and the original nginx', async () =>
-      (await fetch(`${direct}/readyz`).then((r) => r.ok, () => false)) && (await fetch(original).then((r) => r.ok, () => false)), 60000, 200)
-    const measured = [
-      await measure('nginx ceiling (no proxying)', 0, `${stack.url}/nginx-health`, null),
-      await measure('one worker, no load balancer', 1, `${direct}/`, direct),
-      await measure('full path, 1 worker', 1, `${stack.url}/`, stack.url)
+    const answers = async (url: string): Promise<boolean> => await fetch(url).then((r) => r.ok, () => false)
+    await waitFor('the direct worker, the Fastify floor and the original nginx', async () =>
+      (await Promise.all([`${direct}/readyz`, floor, original].map(answers))).every(Boolean), 60000, 200)
+    const [web, redis, originalWeb] = [await ids('web'), await ids('redis'), await ids('web-original')]
+    const cases: Case[] = [
+      await measure('nginx ceiling: return 200 (floor)', 0, `${stack.url}/nginx-health`, { nginx: web }),
+      await measure('bare Fastify GET / (floor)', 1, `${floor}/`, { worker: await ids('fastify-floor') }),
+      await measure('one worker, no load balancer', 1, `${direct}/`, { worker: await ids('worker-direct'), redis }),
+      await measure('full path, 1 worker', 1, `${stack.url}/`, { nginx: web, worker: await ids('worker'), redis })
     ]
     await stack.scaleTo(2)
-    measured.push(await measure('full path, 2 workers', 2, `${stack.url}/`, stack.url))
-    measured.push(await measure('original demo nginx, 2 workers', 2, `${original}/`, stack.url))
-    await stack.scaleTo(3)
-    measured.push(await measure('full path, 3 workers', 3, `${stack.url}/`, stack.url))
+    cases.push(await measure('full path, 2 workers', 2, `${stack.url}/`, { nginx: web, worker: await ids('worker'), redis }))
+    cases.push(await measure(`full path, 2 workers, sustained ${SUSTAINED_S} s`, 2, `${stack.url}/`, { nginx: web, worker: await ids('worker'), redis }, 1, SUSTAINED_S))
+    cases.push(await measure(`original demo's nginx, 2 workers, sustained ${SUSTAINED_S} s`, 2, `${original}/`, { nginx: originalWeb, worker: await ids('worker'), redis }, 1, SUSTAINED_S))
+    const steadyResult = await steady(`${stack.url}/`)
 
-    const ceiling = measured[0]!.rps
-    const results = measured.map((r) => ({ ...r, ratio_to_ceiling: r.rps / ceiling }))
-    const two = results.find((r) => r.name === 'full path, 2 workers')!
-    const orig = results.find((r) => r.name.startsWith('original'))!
-    const meta = [
-      `${new Date().toISOString()}, ${RUNS} runs of ${DURATION_S} s after ${WARMUP_S} s of warm-up, medians; wrk -t${THREADS} -c${CONNECTIONS} on 127.0.0.1, through Docker's published ports.`,
-      `Full path with 2 workers: ${(two.rps / ceiling * 100).toFixed(1)} % of the nginx ceiling, ${(two.rps / orig.rps).toFixed(1)}× the original demo's design, p99 ${two.p99_ms.toFixed(1)} ms.`
-    ].join('\n')
+    // The principle, as a curve: each worker capped at a tenth of a CPU, so
+    // workers are the limit until the machine's 2 cores are.
+    const scaling: Results['scaling'] = []
+    for (const n of [1, 2, 4, 8]) {
+      await stack.scaleTo(n)
+      await sh('docker', ['update', '--cpus', String(WORKER_CAP), ...await ids('worker')])
+      const capped = await measure(`full path, ${n} workers capped at ${WORKER_CAP} CPU`, n, `${stack.url}/`, { nginx: web }, 1)
+      scaling.push({ workers: n, rps: capped.rps })
+    }
+    await sh('docker', ['update', '--cpus', '0', ...await ids('worker')])
+
+    process.stderr.write(`bench: idle cost with 1 and ${IDLE_WORKERS} workers (20 s each)\n`)
+    await stack.scaleTo(1)
+    await sleep(10000)
+    const busy1 = await machineBusy(20000)
+    const scaleUpMs = await timeScaleUp(stack, IDLE_WORKERS)
+    await sleep(15000)
+    const busyN = await machineBusy(20000)
+
+    const byName = (prefix: string): Case => cases.find((c) => c.name.startsWith(prefix))!
+    const ceiling = byName('nginx ceiling')
+    const fastify = byName('bare Fastify')
+    const one = byName('full path, 1 worker')
+    const two = byName('full path, 2 workers')
+    const ours = byName('full path, 2 workers, sustained')
+    const theirs = byName('original demo')
+    const goal = (name: string, value: number, target: number, unit: string, atMost: boolean): Goal =>
+      ({ name, value: `${value.toFixed(unit === '×' ? 2 : 1)}${unit}`, goal: `${atMost ? '≤' : '≥'} ${target}${unit}`, met: atMost ? value <= target : value >= target })
+    const results: Results = {
+      date: new Date().toISOString(),
+      method: `wrk -t${THREADS} -c${CONNECTIONS} on 127.0.0.1 through Docker's published ports: ${WARMUP_S} s of warm-up, then ${RUNS} runs of ` +
+        `${DURATION_S} s (medians), or one run of ${SUSTAINED_S} s where it says sustained. CPU µs per answered request of each ` +
+        'part from its container\'s cgroup accounting over the measured runs (the published port\'s docker-proxy is not in any part).',
+      cases,
+      scaling,
+      steady: steadyResult,
+      idle: { busy_1: busy1, busy_n: busyN, workers: IDLE_WORKERS, per_worker: (busyN - busy1) / (IDLE_WORKERS - 1), scale_up_ms: scaleUpMs },
+      goals: [
+        goal('worker CPU per hit ÷ bare Fastify floor (1 worker behind nginx)', one.cpu_us.worker! / fastify.cpu_us.worker!, 1.4, '×', true),
+        goal('nginx CPU per hit ÷ its return-200 floor (1 worker)', one.cpu_us.nginx! / ceiling.cpu_us.nginx!, 2.5, '×', true),
+        goal('Redis CPU per hit', one.cpu_us.redis!, 15, ' µs', true),
+        goal('full path, 2 workers: share of the nginx ceiling\'s req/s', (100 * two.rps) / ceiling.rps, 30, ' %', false),
+        goal(`p99 at ${CONNECTIONS} connections, 2 workers`, two.p99_ms, 30, ' ms', true),
+        goal('ours ÷ the original design, sustained req/s', ours.rps / theirs.rps, 10, '×', false)
+      ]
+    }
     await mkdir(RESULTS, { recursive: true })
-    await writeFile(`${RESULTS}/latest.md`, markdown(results, meta))
-    await writeFile(`${RESULTS}/latest.json`, JSON.stringify({ date: new Date().toISOString(), connections: CONNECTIONS, runs: RUNS, duration_s: DURATION_S, results }, null, 2) + '\n')
-    await writeFile(`${RESULTS}/latest.svg`, svg(results))
-    process.stdout.write(markdown(results, meta))
-    process.stderr.write(`bench: wrote ${RESULTS}/latest.md, latest.json, latest.svg\n`)
+    await writeFile(`${RESULTS}/latest.md`, markdown(results))
+    await writeFile(`${RESULTS}/latest.json`, JSON.stringify(results, null, 2) + '\n')
+    await writeFile(`${RESULTS}/latest.svg`, casesSvg(cases, CONNECTIONS))
+    await writeFile(`${RESULTS}/latest-scaling.svg`, scalingSvg(scaling))
+    process.stdout.write(markdown(results))
+    process.stderr.write(`bench: wrote ${RESULTS}/latest.md, latest.json, latest.svg, latest-scaling.svg\n`)
   } finally {
     await stack.down()
   }
