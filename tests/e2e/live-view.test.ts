@@ -131,6 +131,32 @@ describe('the page in a browser', () => {
     }
   })
 
+  it('passes a contrast check: every text on the page, the serving workers\' colours included, is at least 4.5:1 (WCAG AA)', async () => {
+    const lowest = await page.evaluate(() => {
+      const rgb = (colour: string): number[] => colour.match(/[\d.]+/g)!.map(Number)
+      const luminance = (colour: string): number => {
+        const [r, g, b] = rgb(colour).slice(0, 3).map((v) => { const c = v / 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4 })
+        return 0.2126 * r! + 0.7152 * g! + 0.0722 * b!
+      }
+      const background = (el: Element | null): string => {
+        for (let at = el; at !== null; at = at.parentElement) {
+          const colour = getComputedStyle(at).backgroundColor
+          if ((rgb(colour)[3] ?? 1) > 0) return colour
+        }
+        return 'rgb(255, 255, 255)'
+      }
+      // Every element with text of its own; rows of workers that left are fading out on purpose.
+      const texts = [...document.querySelectorAll('body *')].filter((el) =>
+        [...el.childNodes].some((node) => node.nodeType === Node.TEXT_NODE && node.textContent!.trim() !== '') && el.closest('.gone') === null)
+      return texts.map((el) => {
+        const [light, dark] = [luminance(getComputedStyle(el).color), luminance(background(el))].sort((a, b) => b - a)
+        return { text: el.textContent!.trim().slice(0, 30), ratio: (light! + 0.05) / (dark! + 0.05) }
+      }).sort((a, b) => a.ratio - b.ratio)[0]!
+    })
+    console.log(`lowest contrast on the page: ${lowest.ratio.toFixed(2)}:1 ("${lowest.text}")`)
+    expect(lowest.ratio).toBeGreaterThanOrEqual(4.5)
+  })
+
   it('scaled 3 -> 5 while hitting: the two new workers join with rising rates, in colours of their own', async () => {
     const workers = await stack.scaleTo(5)
     await expect.poll(serving, { timeout: 10000, interval: 250 }).toBe('5')

@@ -21,15 +21,13 @@ export const StatsReplySchema = Type.Object({
   total: Count,
   /** Hits served, per worker hostname. */
   workers: Type.Record(Type.String(), Count),
-  /** When each worker last served a hit (ms since the epoch). */
-  lastSeen: Type.Record(Type.String(), Count),
   /**
    * The workers serving now (they say so every 5 s, and leave when they drain),
    * each with its colour slot: distinct among them, kept while it serves, the
    * same on every page.
    */
   serving: Type.Record(Type.String(), Count),
-  /** This answer's time, on the same clock as lastSeen. */
+  /** This answer's time (ms since the epoch, the worker's clock). */
   now: Count
 })
 export type StatsReply = Static<typeof StatsReplySchema>

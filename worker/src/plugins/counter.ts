@@ -27,15 +27,14 @@ declare module 'fastify' {
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     countHit: (
-      totalKey: string, perWorkerKey: string, lastSeenKey: string, hitKey: string,
-      worker: string, now: number, rememberSeconds: number, deadline: number
+      totalKey: string, perWorkerKey: string, hitKey: string,
+      worker: string, rememberSeconds: number, deadline: number
     ) => Result<[number, number], Context>
   }
 }
 
 export const TOTAL_KEY = 'hits'
 export const PER_WORKER_KEY = 'hits:by-worker'
-export const LAST_SEEN_KEY = 'hits:last-seen'
 /** Where a hit's number and the worker credited with it are kept for a while, by the hit's id. */
 export const hitKey = (hitId: string): string => `hits:id:${hitId}`
 /**
@@ -53,28 +52,26 @@ export const REMEMBER_HIT_SECONDS = 30
 // - A script that runs after the worker's deadline (it waited in a stalled
 //   Redis while the worker answered 503) counts nothing, so a hit answered 503
 //   is never counted later.
-// KEYS: total, per-worker hash, last-seen hash, this hit's id.
-// ARGV: worker, now (ms), seconds to remember the id, deadline (ms, Redis's clock).
+// KEYS: total, per-worker hash, this hit's id.
+// ARGV: worker, seconds to remember the id, deadline (ms, Redis's clock).
 const COUNT_HIT = `
 local time = redis.call('TIME')
-if tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000) > tonumber(ARGV[4]) then
+if tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000) > tonumber(ARGV[3]) then
   return { -1, -1 }
 end
-local seen = redis.call('GET', KEYS[4])
+local seen = redis.call('GET', KEYS[3])
 if seen then
   local total, credited = string.match(seen, '^(%d+) (.+)$')
   if credited ~= ARGV[1] then
     redis.call('HINCRBY', KEYS[2], credited, -1)
     redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
-    redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
-    redis.call('SET', KEYS[4], total .. ' ' .. ARGV[1], 'KEEPTTL')
+    redis.call('SET', KEYS[3], total .. ' ' .. ARGV[1], 'KEEPTTL')
   end
   return { tonumber(total), tonumber(redis.call('HGET', KEYS[2], ARGV[1])) }
 end
 local total = redis.call('INCR', KEYS[1])
 local worker = redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
-redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
-redis.call('SET', KEYS[4], total .. ' ' .. ARGV[1], 'EX', ARGV[3])
+redis.call('SET', KEYS[3], total .. ' ' .. ARGV[1], 'EX', ARGV[2])
 return { total, worker }
 `
 
@@ -108,13 +105,12 @@ const numbers = (hash: Record<string, string>): Record<string, number> =>
 
 /** The hit counter in Redis, decorated as `app.counter`. */
 async function counterPlugin (app: FastifyInstance, opts: CounterOptions): Promise<void> {
-  app.redis.defineCommand('countHit', { numberOfKeys: 4, lua: COUNT_HIT })
+  app.redis.defineCommand('countHit', { numberOfKeys: 3, lua: COUNT_HIT })
 
   app.decorate('counter', {
     async hit (hitId) {
-      const now = Date.now()
       const [total, worker] = await unlessUnavailable(app.redis.countHit(
-        TOTAL_KEY, PER_WORKER_KEY, LAST_SEEN_KEY, hitKey(hitId), opts.hostname, now, REMEMBER_HIT_SECONDS, now + opts.timeoutMs
+        TOTAL_KEY, PER_WORKER_KEY, hitKey(hitId), opts.hostname, REMEMBER_HIT_SECONDS, Date.now() + opts.timeoutMs
       ))
       if (total < 0) throw new CounterUnavailableError(new Error('Redis ran the count after the hit\'s deadline'))
       return { total, worker }
@@ -123,15 +119,15 @@ async function counterPlugin (app: FastifyInstance, opts: CounterOptions): Promi
       // MULTI: the counts and the serving workers are read at the same instant.
       const now = Date.now()
       const replies = await unlessUnavailable(app.redis.multi()
-        .get(TOTAL_KEY).hgetall(PER_WORKER_KEY).hgetall(LAST_SEEN_KEY)
+        .get(TOTAL_KEY).hgetall(PER_WORKER_KEY)
         .zrangebyscore(ALIVE_KEY, now - ALIVE_TTL_MS, '+inf').hgetall(SLOTS_KEY)
         .exec())
-      const [total, workers, lastSeen, alive, slots] = (replies ?? []).map(([err, value]) => {
+      const [total, workers, alive, slots] = (replies ?? []).map(([err, value]) => {
         if (err !== null) throw err
         return value
-      }) as [string | null, Record<string, string>, Record<string, string>, string[], Record<string, string>]
+      }) as [string | null, Record<string, string>, string[], Record<string, string>]
       const serving = Object.fromEntries(alive.map((worker) => [worker, Number(slots[worker] ?? 0)]))
-      return { total: Number(total ?? 0), workers: numbers(workers), lastSeen: numbers(lastSeen), serving, now }
+      return { total: Number(total ?? 0), workers: numbers(workers), serving, now }
     }
   })
 }
