@@ -5,13 +5,14 @@
 // Everything runs in one go, so the ratios hold on a noisy machine; CPU time
 // per request comes from each container's cgroup accounting.
 import { execFile } from 'node:child_process'
-import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { mkdir, writeFile } from 'node:fs/promises'
 import { promisify } from 'node:util'
 import autocannon from 'autocannon'
 import { freePort, waitFor } from '../tests/support/wait.js'
 import { Stack, sh } from '../tests/support/stack.js'
 import { cpuMicros } from './cgroup.js'
 import { casesSvg, markdown, scalingSvg, type Case, type Goal, type Results } from './report.js'
+import { machineBusy } from '../tests/support/machine.js'
 
 const run = promisify(execFile)
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10)
@@ -76,18 +77,6 @@ async function measure (
   process.stderr.write(` ${Math.round(rps)} req/s\n`)
   const p50 = median(results.map((r) => r.p50_us / 1000))
   return { name, workers, rps, p50_ms: p50, p99_ms: median(results.map((r) => r.p99_us / 1000)), errors, cpu_us: cpu }
-}
-
-/** The share of this machine's CPU time that was busy over `ms`, from /proc/stat. */
-async function machineBusy (ms: number): Promise<number> {
-  const sample = async (): Promise<[number, number]> => {
-    const fields = (await readFile('/proc/stat', 'utf8')).split('\n')[0]!.trim().split(/\s+/).slice(1, 9).map(Number)
-    return [fields.reduce((sum, n) => sum + n, 0), fields[3]! + fields[4]!]
-  }
-  const [total1, idle1] = await sample()
-  await sleep(ms)
-  const [total2, idle2] = await sample()
-  return 1 - (idle2 - idle1) / (total2 - total1)
 }
 
 /** Scales to `n` and times, from the command's start, each new worker's first hit served. */

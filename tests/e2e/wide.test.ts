@@ -1,8 +1,8 @@
-import { readFile } from 'node:fs/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Stack } from '../support/stack.js'
 import { waitFor } from '../support/wait.js'
 import type { HitOutcome } from '../../tools/hits.js'
+import { machineBusy } from '../support/machine.js'
 
 // Scale out wide on a small machine: 3 -> 40 -> 3 workers under a light load
 // (4 clients) through nginx, on 127.0.0.1 only. The idle cost of the machine
@@ -14,18 +14,6 @@ beforeAll(async () => { stack = await Stack.up(3) })
 afterAll(async () => { await stack?.down() })
 
 const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
-
-/** The share of this machine's CPU time that was busy over `ms`, from /proc/stat. */
-async function machineBusy (ms: number): Promise<number> {
-  const sample = async (): Promise<[number, number]> => {
-    const fields = (await readFile('/proc/stat', 'utf8')).split('\n')[0]!.trim().split(/\s+/).slice(1, 9).map(Number)
-    return [fields.reduce((sum, n) => sum + n, 0), fields[3]! + fields[4]!]
-  }
-  const [total1, idle1] = await sample()
-  await sleep(ms)
-  const [total2, idle2] = await sample()
-  return 1 - (idle2 - idle1) / (total2 - total1)
-}
 
 function expectNoneFailed (what: string, answers: HitOutcome[], counted: number): void {
   const failed = answers.filter((answer) => answer.status !== 200)
