@@ -32,9 +32,9 @@ async function redisPlugin (app: FastifyInstance, opts: RedisPluginOptions): Pro
     maxRetriesPerRequest: 0,
     commandTimeout: opts.timeoutMs,
     connectTimeout: Math.max(opts.timeoutMs, 1000),
-    retryStrategy: reconnectDelay,
-    // Commands issued in the same tick (concurrent hits) go out in one write.
-    enableAutoPipelining: true
+    retryStrategy: reconnectDelay
+    // No auto-pipelining: with several workers each one has few hits per tick
+    // to batch, and the batching cost more than it saved (docs/benchmark.md).
   })
 
   // Log state changes once each, not every failed reconnect attempt.
