@@ -32,7 +32,6 @@ export async function readStats (baseUrl: string): Promise<StatsReply> {
  */
 export class Load {
   readonly answers: HitOutcome[] = []
-  inFlight = 0
   private running = true
   private readonly done: Promise<unknown>
 
@@ -41,9 +40,7 @@ export class Load {
     this.done = Promise.all(Array.from({ length: clients }, async () => {
       while (this.running && started < limit) {
         started++
-        this.inFlight++
         const answer = await send()
-        this.inFlight--
         this.answers.push(answer)
         onAnswer?.(this.answers)
       }

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Stack } from '../support/stack.js'
 import type { HitOutcome } from '../../tools/hits.js'
-import type { StatsReply } from '../../worker/src/schemas.js'
 import { waitFor } from '../support/wait.js'
+import { expectExact, type Run } from '../support/exact.js'
 
 // Processes come and go, and Redis stalls, under a steady load through nginx
 // (8 clients): no hit fails, and the counter equals the hits answered, exactly,
@@ -15,8 +15,6 @@ afterAll(async () => { await stack?.down() })
 
 const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
 
-interface Run { answers: HitOutcome[], before: StatsReply, after: StatsReply }
-
 /** Runs `change` while the load runs, with `settleMs` of load before and after it. */
 async function underLoad (change: () => Promise<void>, settleMs = 2500): Promise<Run> {
   const before = await stack.stats()
@@ -26,29 +24,6 @@ async function underLoad (change: () => Promise<void>, settleMs = 2500): Promise
   await sleep(settleMs)
   const answers = await load.stop()
   return { answers, before, after: await stack.stats() }
-}
-
-/** Hits answered per worker, and the counter's move per worker, side by side. */
-function perWorker ({ answers, before, after }: Run): { answered: Record<string, number>, counted: Record<string, number> } {
-  const answered: Record<string, number> = {}
-  for (const { status, hostname } of answers) if (status === 200) answered[hostname] = (answered[hostname] ?? 0) + 1
-  const counted: Record<string, number> = {}
-  for (const [host, n] of Object.entries(after.workers)) {
-    const moved = n - (before.workers[host] ?? 0)
-    if (moved !== 0) counted[host] = moved
-  }
-  return { answered, counted }
-}
-
-/** No hit failed; the counter moved by exactly the hits answered, and each worker's count by the hits it answered. */
-function expectExact (what: string, run: Run): void {
-  const failed = run.answers.filter((answer) => answer.status !== 200)
-  const counted = run.after.total - run.before.total
-  console.log(`${what}: ${run.answers.length} hits, ${failed.length} failed, counter +${counted}`)
-  expect(failed).toEqual([])
-  expect(counted).toBe(run.answers.length)
-  const { answered, counted: countedPerWorker } = perWorker(run)
-  expect(countedPerWorker).toEqual(answered)
 }
 
 /** Pauses every Redis client for `ms` (Redis itself stays up: a stall, not an outage). */

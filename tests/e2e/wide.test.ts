@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Stack } from '../support/stack.js'
 import { waitFor } from '../support/wait.js'
-import type { HitOutcome } from '../../tools/hits.js'
+import { expectExact } from '../support/exact.js'
 import { machineBusy } from '../support/machine.js'
 
 // Scale out wide on a small machine: 3 -> 40 -> 3 workers under a light load
@@ -14,13 +14,6 @@ beforeAll(async () => { stack = await Stack.up(3) })
 afterAll(async () => { await stack?.down() })
 
 const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
-
-function expectNoneFailed (what: string, answers: HitOutcome[], counted: number): void {
-  const failed = answers.filter((answer) => answer.status !== 200)
-  console.log(`${what}: ${answers.length} hits, ${failed.length} failed, counter +${counted}`)
-  expect(failed).toEqual([])
-  expect(counted).toBe(answers.length)
-}
 
 describe(`${WIDE} workers on this machine`, () => {
   it(`idle with 3 workers, then scaled 3 -> ${WIDE} under load: no hit fails, and all ${WIDE} serve`, async () => {
@@ -42,10 +35,10 @@ describe(`${WIDE} workers on this machine`, () => {
     const allServingMs = Date.now() - started
     const answers = await load.stop()
     console.log(`scale 3 -> ${WIDE}: 'up' returned after ${upMs} ms; all ${WIDE} had served a hit ${allServingMs} ms after it began`)
-    expectNoneFailed(`scale 3 -> ${WIDE} under load`, answers, (await stack.stats()).total - before.total)
+    expectExact(`scale 3 -> ${WIDE} under load`, { answers, before, after: await stack.stats() })
   })
 
-  it(`idle with ${WIDE} workers, then scaled ${WIDE} -> 3 under load: no hit fails, counted exactly`, async () => {
+  it(`idle with ${WIDE} workers, then scaled ${WIDE} -> 3 under load: no hit fails, counted exactly, per worker too`, async () => {
     await sleep(10000)
     console.log(`idle, ${WIDE} workers: ${(100 * await machineBusy(20000)).toFixed(1)} % of the machine busy over 20 s`)
 
@@ -55,7 +48,7 @@ describe(`${WIDE} workers on this machine`, () => {
     await stack.run('up', '-d', '--no-recreate', '--scale', 'worker=3')
     await sleep(2000)
     const answers = await load.stop()
-    expectNoneFailed(`scale ${WIDE} -> 3 under load`, answers, (await stack.stats()).total - before.total)
+    expectExact(`scale ${WIDE} -> 3 under load`, { answers, before, after: await stack.stats() })
     expect(await stack.workerHostnames()).toHaveLength(3)
   })
 })

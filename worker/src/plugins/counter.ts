@@ -39,7 +39,7 @@ export const PER_WORKER_KEY = 'hits:by-worker'
 export const hitKey = (hitId: string): string => `hits:id:${hitId}`
 /**
  * How long a hit's id is remembered. Every try of a hit falls within nginx's
- * retry window (3 s) of the first, and a script queued in a stalled Redis runs
+ * retry window (6 s) of the first, and a script queued in a stalled Redis runs
  * when it wakes: 30 s is well past both.
  */
 export const REMEMBER_HIT_SECONDS = 30

@@ -33,8 +33,9 @@ local now, ttl = tonumber(ARGV[2]), tonumber(ARGV[3])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - ttl)
 redis.call('ZADD', KEYS[1], now, ARGV[1])
 local used, slot = {}, nil
-for _, worker in ipairs(redis.call('HKEYS', KEYS[2])) do
-  local held = tonumber(redis.call('HGET', KEYS[2], worker))
+local slots = redis.call('HGETALL', KEYS[2])
+for i = 1, #slots, 2 do
+  local worker, held = slots[i], tonumber(slots[i + 1])
   if worker == ARGV[1] then slot = held
   elseif redis.call('ZSCORE', KEYS[1], worker) then used[held] = true
   else redis.call('HDEL', KEYS[2], worker) end
