@@ -10,9 +10,9 @@ import { promisify } from 'node:util'
 import autocannon from 'autocannon'
 import { freePort, waitFor } from '../tests/support/wait.js'
 import { Stack, sh } from '../tests/support/stack.js'
-import { cpuMicros } from './cgroup.js'
+import { cpuMicros, processMicros, type CpuUse } from './cpu.js'
 import { casesSvg, markdown, scalingSvg, type Case, type Goal, type Results } from './report.js'
-import { machineBusy } from '../tests/support/machine.js'
+import { machineBusy, machineMicros } from '../tests/support/machine.js'
 
 const run = promisify(execFile)
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10)
@@ -25,6 +25,18 @@ const IDLE_WORKERS = 11
 const WORKER_CAP = 0.1
 const THREADS = 2
 const RESULTS = 'bench/results'
+/**
+ * What a hit costs outside the stack's containers, on the host: Docker's
+ * daemons (they carry every log line from a container's stdout to its log
+ * file) and the published port's proxy. The rest of the machine's busy time
+ * (the load generator, kernel work charged to no container) is the last part.
+ */
+const HOST_PARTS: Record<string, string[]> = {
+  'docker daemons': ['dockerd', 'containerd', 'containerd-shim'],
+  'docker-proxy': ['docker-proxy']
+}
+const REST = 'rest of the machine'
+const NO_PROXY = 'no docker-proxy: '
 
 interface WrkRun {
   requests: number
@@ -62,21 +74,26 @@ async function measure (
   process.stderr.write(`bench: ${name} (${url}) `)
   await wrk(url, WARMUP_S)
   const ids = Object.values(parts).flat()
-  const before = await cpuMicros(ids)
+  const host = async (): Promise<number[]> => await Promise.all(Object.values(HOST_PARTS).map(processMicros))
+  const [before, hostBefore, machineBefore] = [await cpuMicros(ids), await host(), await machineMicros()]
   const results: WrkRun[] = []
   for (let i = 0; i < runs; i++) {
     results.push(await wrk(url, seconds))
     process.stderr.write('.')
   }
-  const after = await cpuMicros(ids)
+  const [after, hostAfter, machineAfter] = [await cpuMicros(ids), await host(), await machineMicros()]
   const errors = results.reduce((sum, r) => sum + r.connect_errors + r.read_errors + r.write_errors + r.status_errors + r.timeouts, 0)
   const answered = results.reduce((sum, r) => sum + r.requests, 0) - errors
-  const cpu = Object.fromEntries(Object.entries(parts).map(([part, partIds]) =>
-    [part, partIds.reduce((sum, id) => sum + after.get(id)! - before.get(id)!, 0) / answered]))
+  const used = (partIds: string[], of: keyof CpuUse): number => partIds.reduce((sum, id) => sum + after.get(id)![of] - before.get(id)![of], 0)
+  const cpu = Object.fromEntries(Object.entries(parts).map(([part, partIds]) => [part, used(partIds, 'total') / answered]))
+  const kernel = Object.fromEntries(Object.entries(parts).map(([part, partIds]) => [part, used(partIds, 'kernel') / used(partIds, 'total')]))
+  Object.keys(HOST_PARTS).forEach((part, i) => { cpu[part] = (hostAfter[i]! - hostBefore[i]!) / answered })
+  const named = Object.values(cpu).reduce((sum, us) => sum + us, 0)
+  cpu[REST] = (machineAfter.busy - machineBefore.busy) / answered - named
   const rps = median(results.map((r) => r.requests / (r.duration_us / 1e6)))
   process.stderr.write(` ${Math.round(rps)} req/s\n`)
   const p50 = median(results.map((r) => r.p50_us / 1000))
-  return { name, workers, rps, p50_ms: p50, p99_ms: median(results.map((r) => r.p99_us / 1000)), errors, cpu_us: cpu }
+  return { name, workers, rps, p50_ms: p50, p99_ms: median(results.map((r) => r.p99_us / 1000)), errors, cpu_us: cpu, kernel_share: kernel }
 }
 
 /** Scales to `n` and times, from the command's start, each new worker's first hit served. */
@@ -132,6 +149,11 @@ async function main (): Promise<void> {
     ]
     await stack.scaleTo(2)
     cases.push(await measure('full path, 2 workers', 2, `${stack.url}/`, { nginx: web, worker: await ids('worker'), redis }))
+    // The same, on nginx's own address on the stack's network (a container this
+    // run started): what Docker's port proxy adds to every hit on 127.0.0.1.
+    const webAddress = await stack.inspect(web[0]!, `{{(index .NetworkSettings.Networks "${stack.project}_frontend").IPAddress}}`)
+    cases.push(await measure(NO_PROXY + 'nginx ceiling', 0, `http://${webAddress}/nginx-health`, { nginx: web }))
+    cases.push(await measure(NO_PROXY + 'full path, 2 workers', 2, `http://${webAddress}/`, { nginx: web, worker: await ids('worker'), redis }))
     cases.push(await measure(`full path, 2 workers, sustained ${SUSTAINED_S} s`, 2, `${stack.url}/`, { nginx: web, worker: await ids('worker'), redis }, 1, SUSTAINED_S))
     cases.push(await measure(`original demo's nginx, 2 workers, sustained ${SUSTAINED_S} s`, 2, `${original}/`, { nginx: originalWeb, worker: await ids('worker'), redis }, 1, SUSTAINED_S))
     const steadyResult = await steady(`${stack.url}/`)
@@ -168,7 +190,8 @@ async function main (): Promise<void> {
       date: new Date().toISOString(),
       method: `wrk -t${THREADS} -c${CONNECTIONS} on 127.0.0.1 through Docker's published ports: ${WARMUP_S} s of warm-up, then ${RUNS} runs of ` +
         `${DURATION_S} s (medians), or one run of ${SUSTAINED_S} s where it says sustained. CPU µs per answered request of each ` +
-        'part from its container\'s cgroup accounting over the measured runs (the published port\'s docker-proxy is not in any part).',
+        'part from its container\'s cgroup accounting over the measured runs; Docker\'s daemons and docker-proxy from their ' +
+        `processes' times; ${REST}: the machine's busy time (both cores, /proc/stat) less the other parts, wrk's included.`,
       cases,
       scaling,
       steady: steadyResult,

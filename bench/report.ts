@@ -9,6 +9,8 @@ export interface Case {
   errors: number
   /** CPU µs per answered request, per part (nginx, worker, Redis, or a floor). */
   cpu_us: Record<string, number>
+  /** The share of each container part's CPU spent in the kernel (its cgroup's system time). */
+  kernel_share: Record<string, number>
 }
 
 export interface Goal { name: string, value: string, goal: string, met: boolean }
@@ -28,6 +30,7 @@ const fixed = (n: number, digits = 1): string => n.toFixed(digits)
 
 export function markdown (r: Results): string {
   const parts = [...new Set(r.cases.flatMap((c) => Object.keys(c.cpu_us)))]
+  const containers = [...new Set(r.cases.flatMap((c) => Object.keys(c.kernel_share)))]
   return [
     `# Benchmark results (${r.date})`,
     '',
@@ -45,6 +48,16 @@ export function markdown (r: Results): string {
     `| --- | ---: | ---: | ---: | ---: | ---: | ${parts.map(() => '---:').join(' | ')} |`,
     ...r.cases.map((c) => `| ${c.name} | ${c.workers || '–'} | ${int(c.rps)} | ${fixed(c.p50_ms, 2)} | ${fixed(c.p99_ms, 2)} | ${c.errors} | ` +
       parts.map((p) => (c.cpu_us[p] === undefined ? '–' : fixed(c.cpu_us[p]))).join(' | ') + ' |'),
+    '',
+    '## How much of each container\'s CPU is the kernel\'s',
+    '',
+    'System time from each cgroup: system calls and the network stack\'s work done on the container\'s behalf ' +
+      '(on Linux, a packet sent to another container is mostly processed by the sender). User space is what code changes can cut.',
+    '',
+    `| case | ${containers.map((p) => `${p} kernel`).join(' | ')} |`,
+    `| --- | ${containers.map(() => '---:').join(' | ')} |`,
+    ...r.cases.map((c) => `| ${c.name} | ` +
+      containers.map((p) => (c.kernel_share[p] === undefined ? '–' : `${fixed(100 * c.kernel_share[p], 0)} %`)).join(' | ') + ' |'),
     '',
     '## Scaling out: each worker capped at 0.1 CPU',
     '',

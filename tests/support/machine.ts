@@ -1,13 +1,18 @@
 import { readFile } from 'node:fs/promises'
 
+export const TICK_US = 10000 // USER_HZ is 100 on Linux: /proc's times are in 1/100 s
+
+/** CPU µs this machine has been busy so far (all cores together), and in all. */
+export async function machineMicros (): Promise<{ busy: number, total: number }> {
+  const fields = (await readFile('/proc/stat', 'utf8')).split('\n')[0]!.trim().split(/\s+/).slice(1, 9).map(Number)
+  const total = fields.reduce((sum, n) => sum + n, 0) * TICK_US
+  return { busy: total - (fields[3]! + fields[4]!) * TICK_US, total }
+}
+
 /** The share of this machine's CPU time that was busy over `ms`, from /proc/stat. */
 export async function machineBusy (ms: number): Promise<number> {
-  const sample = async (): Promise<[number, number]> => {
-    const fields = (await readFile('/proc/stat', 'utf8')).split('\n')[0]!.trim().split(/\s+/).slice(1, 9).map(Number)
-    return [fields.reduce((sum, n) => sum + n, 0), fields[3]! + fields[4]!]
-  }
-  const [total1, idle1] = await sample()
+  const before = await machineMicros()
   await new Promise((resolve) => setTimeout(resolve, ms))
-  const [total2, idle2] = await sample()
-  return 1 - (idle2 - idle1) / (total2 - total1)
+  const after = await machineMicros()
+  return (after.busy - before.busy) / (after.total - before.total)
 }
