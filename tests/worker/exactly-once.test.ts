@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import type { FastifyInstance } from 'fastify'
 import { RedisServer } from '../support/redis-server.js'
 import { buildReadyApp } from '../support/app.js'
-import { hitKey, REMEMBER_HIT_SECONDS } from '../../worker/src/plugins/counter.js'
+import { ID_WINDOW_SECONDS, idWindowKey, MAX_HITS_PER_CALL, PER_WORKER_KEY, TOTAL_KEY } from '../../worker/src/plugins/counter.js'
 import type { HitReply, StatsReply } from '../../worker/src/schemas.js'
 
 // Two workers on one real Redis, as nginx sees them: every try of one hit
@@ -54,25 +54,49 @@ describe('a hit is counted once by its id, whichever worker is asked and how oft
     expect(Object.values(after.workers).reduce((sum, n) => sum + n, 0)).toBe(2)
   })
 
+  it('the same id twice in one turn (one batch): one number for both, counted once', async () => {
+    const [first, second] = await Promise.all([hit(a, 'hit-8'), hit(a, 'hit-8')])
+    expect(first).toMatchObject({ status: 200, body: { hits: 1, workerHits: 1 } })
+    expect(second).toMatchObject({ status: 200, body: { hits: 1, workerHits: 1 } })
+    expect(await stats()).toMatchObject({ total: 1, workers: { 'worker-a': 1 } })
+  })
+
   it('hits without an id (a worker asked directly) each get an id of their own', async () => {
     await hit(a)
     await hit(a)
     expect((await stats()).total).toBe(2)
   })
 
-  it('an id is remembered for a bounded time', async () => {
+  it('an id is remembered in its window\'s hash, which goes after two windows', async () => {
     await hit(a, 'hit-5')
-    const ttl = await redis.client(async (client) => await client.ttl(hitKey('hit-5')))
-    expect(ttl).toBeGreaterThan(0)
-    expect(ttl).toBeLessThanOrEqual(REMEMBER_HIT_SECONDS)
+    const windows = await redis.client(async (client) => {
+      const keys = await client.keys('hits:ids:*')
+      return await Promise.all(keys.map(async (key) => ({ key, id: await client.hget(key, 'hit-5'), ttl: await client.ttl(key) })))
+    })
+    expect(windows).toHaveLength(1)
+    expect(windows[0]!.id).toBe('1 worker-a')
+    expect(windows[0]!.ttl).toBeGreaterThan(0)
+    expect(windows[0]!.ttl).toBeLessThanOrEqual(2 * ID_WINDOW_SECONDS)
+  })
+
+  it('a try in the next window still finds the id counted in the one before', async () => {
+    // As if worker-a had counted hit 7 a window ago, and nginx now tries it on worker-b.
+    await redis.client(async (client) => {
+      const [seconds] = await client.time()
+      await client.multi().set(TOTAL_KEY, 7).hset(PER_WORKER_KEY, 'worker-a', 7)
+        .hset(idWindowKey(Number(seconds) - ID_WINDOW_SECONDS), 'hit-9', '7 worker-a').exec()
+    })
+    expect(await hit(b, 'hit-9')).toMatchObject({ status: 200, body: { hostname: 'worker-b', hits: 7, workerHits: 1 } })
+    expect(await stats()).toMatchObject({ total: 7, workers: { 'worker-a': 6, 'worker-b': 1 } })
   })
 })
 
 describe('Redis stalled past a worker\'s timeout (REDIS_TIMEOUT_MS=500 here)', () => {
   it('the worker answers 503 and its stalled count never lands; the retry on another worker counts the hit once', async () => {
     await redis.client(async (client) => await client.call('CLIENT', 'PAUSE', '900', 'ALL'))
-    const stalled = await hit(a, 'hit-6')
-    expect(stalled.status).toBe(503)
+    // Two hits in one batch: the whole batch is refused, neither is counted.
+    const stalled = await Promise.all([hit(a, 'hit-6'), hit(a, 'hit-6b')])
+    expect(stalled.map((answer) => answer.status)).toEqual([503, 503])
     // Redis wakes and runs the stalled script: past its deadline, it counts nothing.
     await new Promise((resolve) => setTimeout(resolve, 600))
     expect((await stats()).total).toBe(0)
@@ -85,5 +109,22 @@ describe('Redis stalled past a worker\'s timeout (REDIS_TIMEOUT_MS=500 here)', (
     await redis.client(async (client) => await client.call('CLIENT', 'PAUSE', '300', 'ALL'))
     expect(await hit(a, 'hit-7')).toMatchObject({ status: 200, body: { hostname: 'worker-a', hits: 1, workerHits: 1 } })
     expect((await stats()).total).toBe(1)
+  })
+})
+
+describe('the hits a worker reads in one turn of its event loop', () => {
+  // INCRBY runs once per script call that counts new hits, and nowhere else.
+  const countCalls = async (): Promise<number> => await redis.client(async (client) =>
+    Number(/cmdstat_incrby:calls=(\d+)/.exec(await client.info('commandstats'))?.[1] ?? 0))
+
+  it('go to Redis together, at most MAX_HITS_PER_CALL to a call, each with a number of its own in the order they came', async () => {
+    const HITS = MAX_HITS_PER_CALL + 36
+    const before = await countCalls()
+    // inject starts every request on the next tick: all are read in this turn.
+    const answers = await Promise.all(Array.from({ length: HITS }, async (_, i) => await hit(a, `turn-${i}`)))
+    expect(await countCalls() - before).toBe(2)
+    expect(answers.map((answer) => answer.body.hits)).toEqual(Array.from({ length: HITS }, (_, i) => i + 1))
+    expect(answers.map((answer) => answer.body.workerHits)).toEqual(Array.from({ length: HITS }, (_, i) => i + 1))
+    expect(await stats()).toMatchObject({ total: HITS, workers: { 'worker-a': HITS } })
   })
 })
