@@ -59,7 +59,7 @@ export function markdown (r: Results): string {
     ...r.cases.map((c) => `| ${c.name} | ` +
       containers.map((p) => (c.kernel_share[p] === undefined ? '–' : `${fixed(100 * c.kernel_share[p], 0)} %`)).join(' | ') + ' |'),
     '',
-    '## Scaling out: each worker capped at 0.1 CPU',
+    '## Scaling out: each worker capped at 0.1 CPU (1 ms in every 10 ms)',
     '',
     '![req/s by workers](latest-scaling.svg)',
     '',
