@@ -29,7 +29,8 @@ declare module 'ioredis' {
   interface RedisCommander<Context> {
     /** Null: refused (past the deadline), nothing counted. */
     countHits: (
-      totalKey: string, perWorkerKey: string, worker: string, deadline: number, windowSeconds: number, ...hitIds: string[]
+      totalKey: string, perWorkerKey: string, worker: string, deadline: number,
+      windowSeconds: number, windowPrefix: string, ...hitIds: string[]
     ) => Result<number[] | null, Context>
   }
 }
@@ -44,8 +45,9 @@ export const PER_WORKER_KEY = 'hits:by-worker'
  * (nginx's 6 s retry window, then at most REDIS_TIMEOUT_MS of the last try).
  */
 export const ID_WINDOW_SECONDS = 10
+const ID_WINDOW_PREFIX = 'hits:ids:'
 /** Where the ids counted in the window that holds `unixSeconds` are kept; the hash goes 2 windows after it began. */
-export const idWindowKey = (unixSeconds: number): string => `hits:ids:${Math.floor(unixSeconds / ID_WINDOW_SECONDS)}`
+export const idWindowKey = (unixSeconds: number): string => `${ID_WINDOW_PREFIX}${Math.floor(unixSeconds / ID_WINDOW_SECONDS)}`
 /** At most this many hits in one script call, so one call never holds Redis long. */
 export const MAX_HITS_PER_CALL = 64
 
@@ -63,16 +65,17 @@ export const MAX_HITS_PER_CALL = 64
 //   is never counted later.
 // KEYS: total, per-worker hash (the windows' keys come from Redis's clock, so
 // the script names them itself: fine on one Redis, not on a cluster).
-// ARGV: worker, deadline (ms, Redis's clock), window seconds, then the hits' ids. Returns {number, worker's count} for
-// each hit in turn, flat; nil when refused.
+// ARGV: worker, deadline (ms, Redis's clock), window seconds, window key
+// prefix, then the hits' ids. Returns {number, worker's count} for each hit in
+// turn, flat; nil when refused.
 const COUNT_HITS = `
 local clock = redis.call('TIME')
 local now = tonumber(clock[1])
 if now * 1000 + math.floor(tonumber(clock[2]) / 1000) > tonumber(ARGV[2]) then return nil end
-local worker, width = ARGV[1], tonumber(ARGV[3])
+local worker, width, prefix = ARGV[1], tonumber(ARGV[3]), ARGV[4]
 local window = math.floor(now / width)
-local current, previous = 'hits:ids:' .. window, 'hits:ids:' .. (window - 1)
-local ids = { unpack(ARGV, 4) }
+local current, previous = prefix .. window, prefix .. (window - 1)
+local ids = { unpack(ARGV, 5) }
 local inCurrent = redis.call('HMGET', current, unpack(ids))
 local inPrevious = redis.call('HMGET', previous, unpack(ids))
 local known, where, fresh = {}, {}, {}
@@ -146,7 +149,7 @@ async function counterPlugin (app: FastifyInstance, opts: CounterOptions): Promi
 
   const countBatch = async (hitIds: readonly string[]): Promise<CountedHit[]> => {
     const reply = await unlessUnavailable(app.redis.countHits(
-      TOTAL_KEY, PER_WORKER_KEY, opts.hostname, Date.now() + opts.timeoutMs, ID_WINDOW_SECONDS, ...hitIds
+      TOTAL_KEY, PER_WORKER_KEY, opts.hostname, Date.now() + opts.timeoutMs, ID_WINDOW_SECONDS, ID_WINDOW_PREFIX, ...hitIds
     ))
     if (reply === null) throw new CounterUnavailableError(new Error('Redis ran the count after the hits\' deadline'))
     return hitIds.map((_, i) => ({ total: reply[2 * i]!, worker: reply[2 * i + 1]! }))
