@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify'
-import { buildApp } from '../../worker/src/app.js'
+import { buildApp, type AppConfig } from '../../worker/src/app.js'
 import { waitFor } from './wait.js'
 
 /** Builds the worker app (no listen) against `redisUrl` and waits until it can count. */
-export async function buildReadyApp (redisUrl: string, hostname = 'worker-test'): Promise<FastifyInstance> {
-  const app = await buildApp({ REDIS_URL: redisUrl, HOSTNAME: hostname, LOG_LEVEL: 'silent', REDIS_TIMEOUT_MS: 500 })
+export async function buildReadyApp (redisUrl: string, hostname = 'worker-test', config: Partial<AppConfig> = {}): Promise<FastifyInstance> {
+  const app = await buildApp({ REDIS_URL: redisUrl, HOSTNAME: hostname, LOG_LEVEL: 'silent', REDIS_TIMEOUT_MS: 500, ...config })
   await app.ready()
   await waitFor('the app to reach Redis', async () => (await app.inject('/readyz')).statusCode === 200)
   return app

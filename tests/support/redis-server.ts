@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
+import { tmpdir } from 'node:os'
 import { Redis } from 'ioredis'
 import { freePort, waitFor } from './wait.js'
 
@@ -7,21 +8,23 @@ import { freePort, waitFor } from './wait.js'
 export class RedisServer {
   private process: ChildProcess | undefined
 
-  private constructor (readonly port: number) {}
+  private constructor (readonly port: number, private readonly args: string[]) {}
 
   get url (): string {
     return `redis://127.0.0.1:${this.port}`
   }
 
-  static async start (): Promise<RedisServer> {
-    const server = new RedisServer(await freePort())
+  /** `args`: more redis-server options, such as a replica's `--replicaof 127.0.0.1 PORT`. */
+  static async start (args: string[] = []): Promise<RedisServer> {
+    const server = new RedisServer(await freePort(), args)
     await server.resume()
     return server
   }
 
-  /** Starts (again) on the same port, as a Redis that comes back after an outage. */
+  /** Starts (again) on the same port, as a Redis that comes back after an outage; nothing when it runs. */
   async resume (): Promise<void> {
-    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
+    if (this.process !== undefined && this.process.exitCode === null) return
+    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...this.args], { stdio: 'ignore', cwd: tmpdir() })
     child.once('error', (err) => { throw new Error(`cannot start redis-server (is it installed? .ci/run installs it): ${err.message}`) })
     this.process = child
     await waitFor(`redis-server on port ${this.port}`, async () => await this.client(async (redis) => (await redis.ping()) === 'PONG').catch(() => false))

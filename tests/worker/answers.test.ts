@@ -68,7 +68,7 @@ describe('requests that must not count', () => {
     expect((await app.inject('/')).body).toBe('Hello World I am worker-a! 2 times.\n')
   })
 
-  it('/stats gives the total, the hits per worker, the serving workers and its time', async () => {
+  it('/stats gives the total, the hits per worker, the serving workers, their nodes and its time', async () => {
     const before = Date.now()
     for (let i = 0; i < 3; i++) await app.inject('/')
     const res = await app.inject('/stats')
@@ -76,7 +76,8 @@ describe('requests that must not count', () => {
     expect(res.headers['x-served-by']).toBe('worker-a')
     const stats = res.json<StatsReply>()
     expect(stats).toMatchObject({ total: 3, workers: { 'worker-a': 3 } })
-    expect(Object.keys(stats)).toEqual(['total', 'workers', 'serving', 'now'])
+    expect(Object.keys(stats)).toEqual(['total', 'workers', 'serving', 'nodes', 'now'])
+    expect(Object.keys(stats.nodes)).toEqual(Object.keys(stats.serving))
     expect(stats.now).toBeGreaterThanOrEqual(before)
   })
 

@@ -17,6 +17,7 @@ import { OneLinePerRequest } from './request-log.js'
 const REQUEST_ID = /^[A-Za-z0-9_-]{1,64}$/
 
 export type AppConfig = Pick<Config, 'REDIS_URL' | 'HOSTNAME' | 'LOG_LEVEL' | 'REDIS_TIMEOUT_MS'>
+  & Partial<Pick<Config, 'REDIS_SENTINELS' | 'REDIS_PRIMARY_NAME' | 'REDIS_MIN_REPLICAS' | 'NODE_NAME'>>
 
 /**
  * JSON lines to stdout, written in batches: one write per request would cost a
@@ -79,9 +80,14 @@ export async function buildApp (config: AppConfig): Promise<FastifyInstance> {
 
   await app.register(accepts)
   await app.register(drain)
-  await app.register(redis, { url: config.REDIS_URL, timeoutMs: config.REDIS_TIMEOUT_MS })
-  await app.register(counter, { hostname, timeoutMs: config.REDIS_TIMEOUT_MS })
-  await app.register(presence, { hostname })
+  await app.register(redis, {
+    url: config.REDIS_URL,
+    sentinels: config.REDIS_SENTINELS ?? '',
+    primaryName: config.REDIS_PRIMARY_NAME ?? 'hitcounter',
+    timeoutMs: config.REDIS_TIMEOUT_MS
+  })
+  await app.register(counter, { hostname, timeoutMs: config.REDIS_TIMEOUT_MS, minReplicas: config.REDIS_MIN_REPLICAS ?? 0 })
+  await app.register(presence, { hostname, node: config.NODE_NAME ?? 'local' })
   await app.register(rootRoutes, { hostname })
   await app.register(statsRoutes)
   await app.register(healthRoutes)

@@ -6,8 +6,16 @@ export interface Config {
   HOST: string
   PORT: number
   REDIS_URL: string
+  /** Comma-separated host:port of Redis Sentinels; when set, the primary is found through them and REDIS_URL is not used. */
+  REDIS_SENTINELS: string
+  /** The name the sentinels monitor the primary under. */
+  REDIS_PRIMARY_NAME: string
+  /** A hit is answered 200 only once this many replicas have its count (Redis WAIT); 0 with a lone Redis. */
+  REDIS_MIN_REPLICAS: number
   /** Shown in every answer; Docker sets it to the container id. */
   HOSTNAME: string
+  /** The machine this worker runs on, shown in /stats and the live view (Swarm: {{.Node.Hostname}}). */
+  NODE_NAME: string
   LOG_LEVEL: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
   /** How long a hit may wait for Redis (a stall is ridden out) before it answers 503, uncounted. */
   REDIS_TIMEOUT_MS: number
@@ -15,14 +23,20 @@ export interface Config {
   SHUTDOWN_GRACE_MS: number
 }
 
+const DNS_NAME = '^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$'
+
 const schema = {
   type: 'object',
   properties: {
     HOST: { type: 'string', minLength: 1, default: '0.0.0.0' },
     PORT: { type: 'integer', minimum: 1, maximum: 65535, default: 3000 },
     REDIS_URL: { type: 'string', pattern: '^rediss?://[^\\s/?#]+', default: 'redis://redis:6379' },
+    REDIS_SENTINELS: { type: 'string', pattern: '^$|^[A-Za-z0-9._-]+:[0-9]{1,5}(,[A-Za-z0-9._-]+:[0-9]{1,5})*$', default: '' },
+    REDIS_PRIMARY_NAME: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,64}$', default: 'hitcounter' },
+    REDIS_MIN_REPLICAS: { type: 'integer', minimum: 0, maximum: 16, default: 0 },
     // Sent in a header and shown in the page: a DNS-style name only.
-    HOSTNAME: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$', default: hostname() },
+    HOSTNAME: { type: 'string', pattern: DNS_NAME, default: hostname() },
+    NODE_NAME: { type: 'string', pattern: DNS_NAME, default: 'local' },
     LOG_LEVEL: {
       type: 'string',
       enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],

@@ -27,7 +27,9 @@ export const StatsReplySchema = Type.Object({
    * same on every page.
    */
   serving: Type.Record(Type.String(), Count),
-  /** This answer's time (ms since the epoch, the worker's clock). */
+  /** The node (machine) each serving worker runs on. */
+  nodes: Type.Record(Type.String(), Type.String()),
+  /** This answer's time: ms since the epoch on Redis's clock, the one clock every worker's answer shares. */
   now: Count
 })
 export type StatsReply = Static<typeof StatsReplySchema>

@@ -1,13 +1,14 @@
+import { readFileSync } from 'node:fs'
 import fp from 'fastify-plugin'
 import DataLoader from 'dataloader'
 import { ReplyError, type Result } from 'ioredis'
 import type { FastifyInstance } from 'fastify'
 import type { StatsReply } from '../schemas.js'
-import { ALIVE_KEY, ALIVE_TTL_MS, SLOTS_KEY } from './presence.js'
+import { ALIVE_KEY, ALIVE_TTL_MS, NODES_KEY, SLOTS_KEY } from './presence.js'
 
 /** What counting one hit gave. */
 export interface CountedHit {
-  /** This hit's own number: the value INCR returned. */
+  /** This hit's own number: the total once it was counted. */
   total: number
   /** How many hits this worker has served, this one included. */
   worker: number
@@ -40,82 +41,24 @@ export const PER_WORKER_KEY = 'hits:by-worker'
 /**
  * The hits' ids are remembered in one hash per window of this many seconds
  * (Redis's clock), field = id, value = "number worker". A try looks in the
- * current window and the one before, so an id is found for at least this long
- * after it was counted: every try of a hit falls within 8 s of the first
- * (nginx's 6 s retry window, then at most REDIS_TIMEOUT_MS of the last try).
+ * current window, the two before and the one after, so an id is found for at
+ * least 2 windows (20 s) after it was counted: longer than all the tries of one
+ * hit can span (nginx's 6 s retry window and its one fresh pass, then at most
+ * REDIS_TIMEOUT_MS of the last try), less any difference between the clocks of
+ * two primaries a failover went between.
  */
 export const ID_WINDOW_SECONDS = 10
 const ID_WINDOW_PREFIX = 'hits:ids:'
-/** Where the ids counted in the window that holds `unixSeconds` are kept; the hash goes 2 windows after it began. */
+/** Where the ids counted in the window that holds `unixSeconds` are kept; the hash goes 4 windows after it began. */
 export const idWindowKey = (unixSeconds: number): string => `${ID_WINDOW_PREFIX}${Math.floor(unixSeconds / ID_WINDOW_SECONDS)}`
 /** At most this many hits in one script call, so one call never holds Redis long. */
 export const MAX_HITS_PER_CALL = 64
+/** Pause before trying a batch again after a lost connection or a refusal that may pass (a failover under way). */
+const RETRY_PAUSE_MS = 25
 
-// One script for all the hits a worker read in one turn of its event loop, so
-// the total and the per-worker counts move together (the total always equals
-// the sum per worker), and Redis pays its per-call cost (a wake-up, a read, a
-// write, the script's start) once per batch instead of once per hit. Whole
-// windows of ids expire at once: no expiry, and no DEL in the AOF, per hit.
-// - A hit is counted once by its id: a repeat (nginx tried it again on another
-//   worker after the first had counted it, or it came twice in one batch)
-//   answers the number it got before, and the per-worker credit moves to the
-//   worker answering now, the one the client sees.
-// - A script that runs after the batch's deadline (it waited in a stalled
-//   Redis while the worker answered 503) counts nothing, so a hit answered 503
-//   is never counted later.
-// KEYS: total, per-worker hash (the windows' keys come from Redis's clock, so
-// the script names them itself: fine on one Redis, not on a cluster).
-// ARGV: worker, deadline (ms, Redis's clock), window seconds, window key
-// prefix, then the hits' ids. Returns {number, worker's count} for each hit in
-// turn, flat; nil when refused.
-const COUNT_HITS = `
-local clock = redis.call('TIME')
-local now = tonumber(clock[1])
-if now * 1000 + math.floor(tonumber(clock[2]) / 1000) > tonumber(ARGV[2]) then return nil end
-local worker, width, prefix = ARGV[1], tonumber(ARGV[3]), ARGV[4]
-local window = math.floor(now / width)
-local current, previous = prefix .. window, prefix .. (window - 1)
-local ids = { unpack(ARGV, 5) }
-local inCurrent = redis.call('HMGET', current, unpack(ids))
-local inPrevious = redis.call('HMGET', previous, unpack(ids))
-local known, where, fresh = {}, {}, {}
-for i, id in ipairs(ids) do
-  if known[id] == nil then
-    known[id] = inCurrent[i] or inPrevious[i]
-    where[id] = inCurrent[i] and current or previous
-    if not known[id] then fresh[#fresh + 1] = i end
-  end
-end
-local answers = {}
-if #fresh > 0 then
-  local last = redis.call('INCRBY', KEYS[1], #fresh)
-  local mine = redis.call('HINCRBY', KEYS[2], worker, #fresh)
-  local fields = {}
-  for n, i in ipairs(fresh) do
-    local total = last - #fresh + n
-    known[ids[i]], where[ids[i]] = total .. ' ' .. worker, current
-    fields[2 * n - 1], fields[2 * n] = ids[i], known[ids[i]]
-    answers[2 * i - 1], answers[2 * i] = total, mine - #fresh + n
-  end
-  redis.call('HSET', current, unpack(fields))
-  redis.call('EXPIRE', current, 2 * width, 'NX')
-end
-for i, id in ipairs(ids) do
-  if answers[2 * i - 1] == nil then
-    local total, credited = string.match(known[id], '^(%d+) (.+)$')
-    if credited ~= worker then
-      redis.call('HINCRBY', KEYS[2], credited, -1)
-      redis.call('HINCRBY', KEYS[2], worker, 1)
-      known[id] = total .. ' ' .. worker
-      redis.call('HSET', where[id], id, known[id])
-    end
-    answers[2 * i - 1], answers[2 * i] = tonumber(total), tonumber(redis.call('HGET', KEYS[2], worker))
-  end
-end
-return answers
-`
+const COUNT_HITS = readFileSync(new URL('../lua/count-hits.lua', import.meta.url), 'utf8')
 
-/** Redis could not count the hit in time: it was not counted, and never will be. */
+/** The hits were not answered 200: Redis could not count them, or confirm them on a replica, in time. */
 export class CounterUnavailableError extends Error {
   override name = 'CounterUnavailableError'
   readonly statusCode = 503
@@ -126,8 +69,23 @@ export class CounterUnavailableError extends Error {
 
 export interface CounterOptions {
   hostname: string
-  /** How long a hit may wait for Redis; the script refuses to count it after that. */
+  /** How long a hit may wait for Redis (all its tries); the script refuses to count it after that. */
   timeoutMs: number
+  /** How many replicas must hold a batch's counts before its hits are answered (Redis WAIT); 0 with a lone Redis. */
+  minReplicas: number
+}
+
+/**
+ * Errors after which the same hits may be tried again: the connection was lost
+ * (the reply with it: the hits may or may not have been counted, and a try by
+ * id tells which), a failover is under way, or no replica is there right now.
+ * Anything else Redis replied with is a bug (500); the budget running out, or
+ * the script refusing a late call, is final (503).
+ */
+function worthRetrying (err: unknown): boolean {
+  if (err instanceof CounterUnavailableError) return false
+  if (err instanceof ReplyError) return /^(READONLY|LOADING|MASTERDOWN|NOREPLICAS|TRYAGAIN)/.test((err as Error).message)
+  return !(err instanceof Error && err.message === 'Command timed out')
 }
 
 /** Connection trouble becomes a 503; an error Redis itself replied with stays a bug (500). */
@@ -135,10 +93,26 @@ async function unlessUnavailable<T> (pending: Promise<T>): Promise<T> {
   try {
     return await pending
   } catch (err) {
-    if (err instanceof ReplyError) throw err
-    throw new CounterUnavailableError(err)
+    if (err instanceof ReplyError && !worthRetrying(err)) throw err
+    throw err instanceof CounterUnavailableError ? err : new CounterUnavailableError(err)
   }
 }
+
+/** `pending`, or a CounterUnavailableError once `endsAt` (performance.now()) comes. */
+async function before<T> (pending: Promise<T>, endsAt: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => { reject(new CounterUnavailableError(new Error(`${what} within the hit's budget`))) }, Math.max(0, endsAt - performance.now()))
+  })
+  pending.catch(() => {})
+  try {
+    return await Promise.race([pending, late])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
 
 const numbers = (hash: Record<string, string>): Record<string, number> =>
   Object.fromEntries(Object.entries(hash).map(([key, value]) => [key, Number(value)]))
@@ -147,12 +121,37 @@ const numbers = (hash: Record<string, string>): Record<string, number> =>
 async function counterPlugin (app: FastifyInstance, opts: CounterOptions): Promise<void> {
   app.redis.defineCommand('countHits', { numberOfKeys: 2, lua: COUNT_HITS })
 
-  const countBatch = async (hitIds: readonly string[]): Promise<CountedHit[]> => {
-    const reply = await unlessUnavailable(app.redis.countHits(
-      TOTAL_KEY, PER_WORKER_KEY, opts.hostname, Date.now() + opts.timeoutMs, ID_WINDOW_SECONDS, ID_WINDOW_PREFIX, ...hitIds
-    ))
+  /** One try of a batch: the script, then (with replicas) WAIT until enough replicas hold its counts. */
+  const tryBatch = async (hitIds: readonly string[], deadline: number, budgetEnds: number): Promise<CountedHit[]> => {
+    const reply = await app.redis.countHits(
+      TOTAL_KEY, PER_WORKER_KEY, opts.hostname, deadline, ID_WINDOW_SECONDS, ID_WINDOW_PREFIX, ...hitIds
+    )
     if (reply === null) throw new CounterUnavailableError(new Error('Redis ran the count after the hits\' deadline'))
+    if (opts.minReplicas > 0) {
+      const acked = await app.redis.wait(opts.minReplicas, Math.max(1, Math.ceil(budgetEnds - performance.now())))
+      if (acked < opts.minReplicas) throw new CounterUnavailableError(new Error(`${acked} of ${opts.minReplicas} replicas confirmed the count in time`))
+    }
     return hitIds.map((_, i) => ({ total: reply[2 * i]!, worker: reply[2 * i + 1]! }))
+  }
+
+  // A batch is tried until it is answered or its budget (REDIS_TIMEOUT_MS) is
+  // spent: a lost reply, a restarted Redis or a failover inside the budget
+  // costs no hit. Every try carries the same ids and the same deadline, so a
+  // batch is counted at most once, and never after its hits were answered 503.
+  const countBatch = async (hitIds: readonly string[]): Promise<CountedHit[]> => {
+    const budgetEnds = performance.now() + opts.timeoutMs
+    // Away for longer than a hit may wait: answer now instead of waiting for nothing.
+    if (app.redisAwayMs() > opts.timeoutMs) throw new CounterUnavailableError(new Error(`Redis unreachable for ${Math.round(app.redisAwayMs())} ms`))
+    const deadline = Math.floor(await before(app.redisClock.now(), budgetEnds, 'no answer from Redis')) + opts.timeoutMs
+    for (;;) {
+      try {
+        return await before(tryBatch(hitIds, deadline, budgetEnds), budgetEnds, 'no answer from Redis')
+      } catch (err) {
+        if (!worthRetrying(err) || performance.now() + RETRY_PAUSE_MS >= budgetEnds) return await unlessUnavailable(Promise.reject(err))
+        app.log.debug({ reason: (err as Error).message, hits: hitIds.length }, 'trying a batch again')
+        await sleep(RETRY_PAUSE_MS)
+      }
+    }
   }
   // The hits of every connection read in one turn of the event loop go to
   // Redis in one call. setImmediate, not process.nextTick: Node runs the tick
@@ -170,18 +169,26 @@ async function counterPlugin (app: FastifyInstance, opts: CounterOptions): Promi
       return await batches.load(hitId)
     },
     async stats () {
-      // MULTI: the counts and the serving workers are read at the same instant.
-      const now = Date.now()
+      if (app.redisAwayMs() > opts.timeoutMs) throw new CounterUnavailableError(new Error(`Redis unreachable for ${Math.round(app.redisAwayMs())} ms`))
+      // MULTI: the counts, the serving workers and Redis's clock, read at the same instant.
       const replies = await unlessUnavailable(app.redis.multi()
         .get(TOTAL_KEY).hgetall(PER_WORKER_KEY)
-        .zrangebyscore(ALIVE_KEY, now - ALIVE_TTL_MS, '+inf').hgetall(SLOTS_KEY)
+        .zrange(ALIVE_KEY, '0', '-1', 'WITHSCORES').hgetall(SLOTS_KEY).hgetall(NODES_KEY).time()
         .exec())
-      const [total, workers, alive, slots] = (replies ?? []).map(([err, value]) => {
+      const [total, workers, beats, slots, nodes, [seconds, micros]] = (replies ?? []).map(([err, value]) => {
         if (err !== null) throw err
         return value
-      }) as [string | null, Record<string, string>, string[], Record<string, string>]
-      const serving = Object.fromEntries(alive.map((worker) => [worker, Number(slots[worker] ?? 0)]))
-      return { total: Number(total ?? 0), workers: numbers(workers), serving, now }
+      }) as [string | null, Record<string, string>, string[], Record<string, string>, Record<string, string>, [string, string]]
+      const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000)
+      const alive: string[] = []
+      for (let i = 0; i < beats.length; i += 2) if (Number(beats[i + 1]) >= now - ALIVE_TTL_MS) alive.push(beats[i]!)
+      return {
+        total: Number(total ?? 0),
+        workers: numbers(workers),
+        serving: Object.fromEntries(alive.map((worker) => [worker, Number(slots[worker] ?? 0)])),
+        nodes: Object.fromEntries(alive.map((worker) => [worker, nodes[worker] ?? 'unknown'])),
+        now
+      }
     }
   })
 }

@@ -1,58 +1,127 @@
 import fp from 'fastify-plugin'
-import { Redis } from 'ioredis'
+import { Redis, type RedisOptions } from 'ioredis'
 import type { FastifyInstance } from 'fastify'
 
 declare module 'fastify' {
   interface FastifyInstance {
     redis: Redis
+    redisClock: RedisClock
+    /** How long Redis has been unreachable, in ms (0 while connected). */
+    redisAwayMs: () => number
   }
 }
 
 export interface RedisPluginOptions {
+  /** A lone Redis (Compose), used when no sentinels are given. */
   url: string
+  /** Sentinels ("host:port", …) that name the current primary (Swarm, Kubernetes with replicas). */
+  sentinels: string
+  primaryName: string
   /** Upper bound for one command, so a hung Redis turns into a quick 503. */
   timeoutMs: number
 }
 
-/** Delay before each reconnect attempt: quick at first, then once a second. */
-function reconnectDelay (attempt: number): number {
-  return Math.min(attempt * 100, 1000)
+/** How often this worker reads Redis's clock again (it drifts by milliseconds a day, not more). */
+const CLOCK_SYNC_MS = 10000
+
+/**
+ * Redis's clock as seen from this process: Redis's TIME, read at the midpoint
+ * of its round trip, against this process's monotonic clock. A deadline set on
+ * it holds whatever this machine's own clock says, so no clock needs to agree
+ * with another. Read again on every (re)connect: after a failover the primary
+ * is another machine, with a clock of its own.
+ */
+export class RedisClock {
+  private offsetMs: number | undefined
+
+  constructor (private readonly redis: Redis) {}
+
+  async sync (): Promise<void> {
+    const sent = performance.now()
+    const [seconds, micros] = await this.redis.time()
+    const back = performance.now()
+    this.offsetMs = Number(seconds) * 1000 + Number(micros) / 1000 - (sent + back) / 2
+  }
+
+  /** Now on Redis's clock, in ms since the epoch; read first when it was never read. */
+  async now (): Promise<number> {
+    if (this.offsetMs === undefined) await this.sync()
+    return performance.now() + this.offsetMs!
+  }
 }
+
+/** Delay before each reconnect attempt: quick at first (a restarted Redis is back within a second), then twice a second. */
+function reconnectDelay (attempt: number): number {
+  return Math.min(attempt * 50, 500)
+}
+
+const sentinelList = (sentinels: string): Array<{ host: string, port: number }> =>
+  sentinels.split(',').map((entry) => {
+    const [host, port] = entry.split(':')
+    return { host: host!, port: Number(port) }
+  })
+
+/** The errors after which Redis may answer again once the client reconnects (a failover, a demoted primary). */
+const AFTER_RECONNECT = /^(READONLY|LOADING|MASTERDOWN)/
 
 /**
  * One shared ioredis client, decorated as `app.redis` and closed with the app.
- * A hit must fail fast while Redis is away instead of waiting in ioredis's
- * offline queue, and a command must never be sent twice, since INCR is not
- * idempotent: hence no offline queue, no resend after reconnect, no retries.
+ * A command is never sent twice by ioredis itself (no resend after a
+ * reconnect, no retries): the counter decides what to try again, by hit id.
+ * While Redis is away, commands wait in the offline queue for the reconnect,
+ * bounded by the command timeout, so a restart or a failover shorter than a
+ * hit's budget is ridden out.
  */
 async function redisPlugin (app: FastifyInstance, opts: RedisPluginOptions): Promise<void> {
-  const redis = new Redis(opts.url, {
-    enableOfflineQueue: false,
+  const common = {
+    enableOfflineQueue: true,
     autoResendUnfulfilledCommands: false,
-    maxRetriesPerRequest: 0,
+    maxRetriesPerRequest: null,
     commandTimeout: opts.timeoutMs,
     connectTimeout: Math.max(opts.timeoutMs, 1000),
-    retryStrategy: reconnectDelay
-    // No auto-pipelining: with several workers each one has few hits per tick
-    // to batch, and the batching cost more than it saved (docs/benchmark.md).
-  })
+    retryStrategy: reconnectDelay,
+    // A primary demoted while connected answers READONLY: find the new one.
+    reconnectOnError: (err: Error) => AFTER_RECONNECT.test(err.message) ? 1 as const : false
+    // No auto-pipelining: the counter batches hits itself (counter.ts).
+  } satisfies RedisOptions
+  const redis = opts.sentinels === ''
+    ? new Redis(opts.url, common)
+    : new Redis({
+      ...common,
+      sentinels: sentinelList(opts.sentinels),
+      name: opts.primaryName,
+      // Reconnect as soon as a sentinel announces a new primary, instead of
+      // waiting for a dead primary's connection to time out.
+      failoverDetector: true,
+      sentinelRetryStrategy: reconnectDelay,
+      sentinelCommandTimeout: 1000
+    })
+  const clock = new RedisClock(redis)
 
   // Log state changes once each, not every failed reconnect attempt.
-  let connected = false
+  let awaySince: number | null = performance.now()
   redis.on('ready', () => {
-    connected = true
+    awaySince = null
     app.log.info('redis connected')
+    clock.sync().catch((err: Error) => { app.log.debug({ reason: err.message }, 'reading Redis\'s clock failed') })
   })
   redis.on('close', () => {
-    if (!connected) return
-    connected = false
+    if (awaySince !== null) return
+    awaySince = performance.now()
     app.log.warn('redis connection lost; reconnecting')
   })
   redis.on('error', (err: Error) => { app.log.debug({ reason: err.message }, 'redis error') })
+  const timer = setInterval(() => {
+    if (redis.status === 'ready') clock.sync().catch(() => {})
+  }, CLOCK_SYNC_MS).unref()
 
   app.decorate('redis', redis)
+  app.decorate('redisClock', clock)
+  app.decorate('redisAwayMs', () => awaySince === null ? 0 : performance.now() - awaySince)
   app.addHook('onClose', async () => {
-    await redis.quit().catch(() => redis.disconnect())
+    clearInterval(timer)
+    if (redis.status === 'ready') await redis.quit().catch(() => redis.disconnect())
+    else redis.disconnect()
   })
 }
 

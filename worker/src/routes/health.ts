@@ -12,6 +12,8 @@ export default async function healthRoutes (app: FastifyInstance): Promise<void>
   app.get('/readyz', { logLevel: 'warn' }, async (_request, reply) => {
     if (app.isDraining()) return await reply.code(503).send({ status: 'draining' })
     try {
+      // Not connected: say so now rather than wait in the offline queue.
+      if (app.redis.status !== 'ready') throw new Error(app.redis.status)
       await app.redis.ping()
       return { status: 'ready' }
     } catch {

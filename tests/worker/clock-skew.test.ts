@@ -1,0 +1,83 @@
+import { existsSync } from 'node:fs'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { RedisServer } from '../support/redis-server.js'
+import { waitFor } from '../support/wait.js'
+import { WorkerProcess } from '../support/worker-process.js'
+import type { HitReply, StatsReply } from '../../worker/src/schemas.js'
+
+// Two real worker processes whose clocks are 5 s behind and 5 s ahead of
+// Redis's (libfaketime, from Debian's faketime package), on one real Redis:
+// nothing may depend on their clocks agreeing with Redis's or with each other.
+const LIBFAKETIME = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1'
+const SKEWS = [-5, 5]
+const BUDGET_MS = 500
+let redis: RedisServer
+const workers = new Map<number, WorkerProcess>()
+
+const redisNow = async (): Promise<number> => {
+  const [seconds, micros] = await redis.client(async (client) => await client.time())
+  return Number(seconds) * 1000 + Number(micros) / 1000
+}
+const total = async (): Promise<number> => Number(await redis.client(async (client) => await client.get('hits')) ?? 0)
+const hit = async (worker: WorkerProcess, id: string): Promise<{ status: number, body: HitReply }> => {
+  const res = await fetch(`${worker.url}/`, { headers: { accept: 'application/json', 'x-request-id': id } })
+  return { status: res.status, body: await res.json() as HitReply }
+}
+const stallRedis = async (ms: number): Promise<void> => { await redis.client(async (client) => await client.call('CLIENT', 'PAUSE', String(ms), 'ALL')) }
+
+beforeAll(async () => {
+  if (!existsSync(LIBFAKETIME)) throw new Error(`${LIBFAKETIME} is missing: apt-get install faketime (.ci/run installs it)`)
+  redis = await RedisServer.start()
+  for (const skew of SKEWS) {
+    workers.set(skew, await WorkerProcess.start({
+      REDIS_URL: redis.url,
+      HOSTNAME: `skewed${skew > 0 ? '-ahead' : '-behind'}`,
+      REDIS_TIMEOUT_MS: String(BUDGET_MS),
+      LD_PRELOAD: LIBFAKETIME,
+      FAKETIME: `${skew > 0 ? '+' : ''}${skew}s`
+    }))
+  }
+})
+afterAll(async () => {
+  for (const worker of workers.values()) await worker.stop()
+  await redis?.stop()
+})
+
+describe('workers whose clocks are 5 s off Redis\'s', () => {
+  it.each(SKEWS)('the worker at %i s really runs on a shifted clock (its log lines\' times)', async (skew) => {
+    const worker = workers.get(skew)!
+    // Log lines go out in batches, at least every 250 ms.
+    await waitFor('a log line', async () => worker.logLines().length > 0, 2000)
+    const logged = Number(worker.logLines().at(-1)!.time)
+    expect(Math.abs(logged - Date.now() - skew * 1000)).toBeLessThan(2000)
+  })
+
+  it('count every hit once, with one number each, whichever worker takes it or takes it again', async () => {
+    const before = await total()
+    const [behind, ahead] = SKEWS.map((skew) => workers.get(skew)!)
+    const answers = []
+    for (let i = 0; i < 20; i++) answers.push(await hit(i % 2 === 0 ? behind! : ahead!, `skew-${i}`))
+    expect(answers.map((answer) => answer.status)).toEqual(Array(20).fill(200))
+    expect(answers.map((answer) => answer.body.hits)).toEqual(Array.from({ length: 20 }, (_, i) => before + i + 1))
+    // nginx's retry of a hit on the other worker: the same number, counted once.
+    expect(await hit(ahead!, 'skew-0')).toMatchObject({ status: 200, body: { hits: before + 1 } })
+    expect(await total()).toBe(before + 20)
+  })
+
+  it.each(SKEWS)('at %i s: a hit stalled past its budget is answered 503, and never counted later', async (skew) => {
+    const before = await total()
+    await stallRedis(BUDGET_MS + 400)
+    const stalled = await hit(workers.get(skew)!, `stalled${skew}`)
+    expect(stalled.status).toBe(503)
+    // Redis wakes and runs the stalled call, past the deadline on its own clock.
+    await new Promise((resolve) => setTimeout(resolve, 600))
+    expect(await total()).toBe(before)
+  })
+
+  it.each(SKEWS)('at %i s: /stats gives Redis\'s time and sees both workers serving', async (skew) => {
+    const res = await fetch(`${workers.get(skew)!.url}/stats`)
+    const stats = await res.json() as StatsReply
+    expect(Math.abs(stats.now - await redisNow())).toBeLessThan(1000)
+    expect(Object.keys(stats.serving).sort()).toEqual(['skewed-ahead', 'skewed-behind'])
+  })
+})

@@ -1,0 +1,77 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { FastifyInstance } from 'fastify'
+import { RedisServer } from '../support/redis-server.js'
+import { buildReadyApp } from '../support/app.js'
+import { waitFor } from '../support/wait.js'
+import { TOTAL_KEY } from '../../worker/src/plugins/counter.js'
+import type { HitReply } from '../../worker/src/schemas.js'
+
+// A primary with a real replica, configured as the Swarm stack's (a write needs
+// a replica that answered within the last second), and a worker that answers a
+// hit only once a replica holds its count (REDIS_MIN_REPLICAS=1).
+const BUDGET_MS = 1000
+let primary: RedisServer
+let replica: RedisServer
+let app: FastifyInstance
+
+const total = async (server: RedisServer): Promise<number> => Number(await server.client(async (client) => await client.get(TOTAL_KEY)) ?? 0)
+const replicaLinked = async (): Promise<void> => {
+  await waitFor('the replica to follow the primary', async () =>
+    /slave0:.*state=online/.test(await primary.client(async (client) => await client.info('replication'))), 10000, 50)
+}
+const hit = async (id: string): Promise<{ status: number, body: HitReply, ms: number }> => {
+  const started = performance.now()
+  const res = await app.inject({ url: '/', headers: { accept: 'application/json', 'x-request-id': id } })
+  return { status: res.statusCode, body: res.json(), ms: performance.now() - started }
+}
+
+beforeAll(async () => {
+  primary = await RedisServer.start(['--min-replicas-to-write', '1', '--min-replicas-max-lag', '1', '--repl-diskless-sync-delay', '0'])
+  replica = await RedisServer.start(['--replicaof', '127.0.0.1', String(primary.port), '--enable-debug-command', 'local'])
+  await replicaLinked()
+  app = await buildReadyApp(primary.url, 'worker-r', { REDIS_MIN_REPLICAS: 1, REDIS_TIMEOUT_MS: BUDGET_MS })
+})
+afterAll(async () => {
+  await app?.close()
+  await replica?.stop()
+  await primary?.stop()
+})
+
+describe('a hit is answered 200 only once a replica holds its count', () => {
+  it('the replica busy for 300 ms: the hit waits for it, then 200, and the replica has it', async () => {
+    const busy = replica.client(async (client) => await client.call('DEBUG', 'SLEEP', '0.3'))
+    await new Promise((resolve) => setTimeout(resolve, 30))
+    const answer = await hit('held-1')
+    await busy
+    console.log(`replica asleep 300 ms: the hit answered ${answer.status} after ${answer.ms.toFixed(0)} ms`)
+    expect(answer.status).toBe(200)
+    expect(answer.ms).toBeGreaterThan(200)
+    expect(await total(replica)).toBeGreaterThanOrEqual(answer.body.hits)
+  })
+
+  it('the replica silent past the budget: 503; the count stays on the primary, once: a retry of the hit gets its number', async () => {
+    const before = await total(primary)
+    const silent = replica.client(async (client) => await client.call('DEBUG', 'SLEEP', String((BUDGET_MS + 500) / 1000)))
+    await new Promise((resolve) => setTimeout(resolve, 30))
+    const unconfirmed = await hit('held-2')
+    expect(unconfirmed.status).toBe(503)
+    await silent
+    await replicaLinked()
+    const retried = await hit('held-2')
+    expect(retried).toMatchObject({ status: 200, body: { hits: before + 1 } })
+    expect(await total(primary)).toBe(before + 1)
+  })
+
+  it('no replica at all: the primary refuses the write, the hit is answered 503 and not counted; the replica back: 200', async () => {
+    await replica.stop()
+    const before = await total(primary)
+    const refused = await hit('held-3')
+    console.log(`no replica: the hit answered ${refused.status} after ${refused.ms.toFixed(0)} ms`)
+    expect(refused.status).toBe(503)
+    expect(refused.ms).toBeGreaterThanOrEqual(BUDGET_MS - 100)
+    expect(await total(primary)).toBe(before)
+    await replica.resume()
+    await replicaLinked()
+    expect(await hit('held-3')).toMatchObject({ status: 200, body: { hits: before + 1 } })
+  })
+})

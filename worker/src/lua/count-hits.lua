@@ -1,0 +1,69 @@
+-- Counts the hits one worker read in one turn of its event loop, each once by
+-- its id, in one call: the total and the per-worker counts move together (the
+-- total always equals the sum per worker), and Redis pays its per-call cost
+-- once per batch. Ids are kept in one hash per window of time, which expires
+-- whole: no expiry, and no DEL in the AOF, per hit.
+-- - A repeat (nginx tried the hit again on another worker after the first had
+--   counted it, a worker tried it again after a lost reply, or it came twice in
+--   one batch) answers the number it got before, and the per-worker credit
+--   moves to the worker answering now, the one the client sees.
+-- - A call that runs after the batch's deadline (it waited in a stalled Redis
+--   while the worker gave up) changes nothing, so a hit the worker answered
+--   503 is never counted later.
+-- KEYS: total, per-worker hash. (The windows' keys come from Redis's clock, so
+-- the script names them itself: fine on one primary, not on a cluster.)
+-- ARGV: worker, deadline (ms, on Redis's clock), window seconds, window key
+-- prefix, then the hits' ids. Returns {number, worker's count} for each hit in
+-- turn, flat; nil when refused.
+local clock = redis.call('TIME')
+local now = tonumber(clock[1])
+if now * 1000 + math.floor(tonumber(clock[2]) / 1000) > tonumber(ARGV[2]) then return nil end
+local worker, width, prefix = ARGV[1], tonumber(ARGV[3]), ARGV[4]
+local window = math.floor(now / width)
+local current = prefix .. window
+-- Two windows back, and one ahead: after a failover the primary is another
+-- machine, whose clock may be up to a window ahead of or behind the last one's.
+local windows = { current, prefix .. (window - 1), prefix .. (window - 2), prefix .. (window + 1) }
+local ids = { unpack(ARGV, 5) }
+local found = {}
+for w, key in ipairs(windows) do found[w] = redis.call('HMGET', key, unpack(ids)) end
+local known, where, fresh = {}, {}, {}
+for i, id in ipairs(ids) do
+  if known[id] == nil then
+    known[id] = false
+    for w, key in ipairs(windows) do
+      if found[w][i] then
+        known[id], where[id] = found[w][i], key
+        break
+      end
+    end
+    if not known[id] then fresh[#fresh + 1] = i end
+  end
+end
+local answers = {}
+if #fresh > 0 then
+  local last = redis.call('INCRBY', KEYS[1], #fresh)
+  local mine = redis.call('HINCRBY', KEYS[2], worker, #fresh)
+  local fields = {}
+  for n, i in ipairs(fresh) do
+    local total = last - #fresh + n
+    known[ids[i]], where[ids[i]] = total .. ' ' .. worker, current
+    fields[2 * n - 1], fields[2 * n] = ids[i], known[ids[i]]
+    answers[2 * i - 1], answers[2 * i] = total, mine - #fresh + n
+  end
+  redis.call('HSET', current, unpack(fields))
+  redis.call('EXPIRE', current, #windows * width, 'NX')
+end
+for i, id in ipairs(ids) do
+  if answers[2 * i - 1] == nil then
+    local total, credited = string.match(known[id], '^(%d+) (.+)$')
+    if credited ~= worker then
+      redis.call('HINCRBY', KEYS[2], credited, -1)
+      redis.call('HINCRBY', KEYS[2], worker, 1)
+      known[id] = total .. ' ' .. worker
+      redis.call('HSET', where[id], id, known[id])
+    end
+    answers[2 * i - 1], answers[2 * i] = tonumber(total), tonumber(redis.call('HGET', KEYS[2], worker))
+  end
+end
+return answers
