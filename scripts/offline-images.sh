@@ -32,7 +32,7 @@ docker info >/dev/null 2>&1 || die "no Docker engine answers (start dockerd, or 
 # only names what the build produces).
 base_images() {
   {
-    awk 'toupper($1) == "FROM" { print $2 }' "$root"/web/Dockerfile "$root"/worker/Dockerfile
+    awk 'toupper($1) == "FROM" { print $2 }' "$root"/web/Dockerfile "$root"/worker/Dockerfile "$root"/scripts/lab/node.Dockerfile
     awk '
       /^services:/ { in_services = 1; next }
       /^[^ #]/ { in_services = 0 }
@@ -82,6 +82,14 @@ build_standin() {
 
 for image in $(base_images); do
   recipe=${image%%:*}
+  # The swarm lab's node image starts from plain Debian sid: the stand-ins' own base is that.
+  if [ "$image" = debian:sid ]; then
+    if docker image inspect "$image" >/dev/null 2>&1; then say "$image: present"
+    elif timeout 120 docker pull --quiet "$image" >/dev/null 2>&1; then say "$image: pulled"
+    else ensure_base && docker tag "$base_image" "$image" && say "$image: stand-in ready"
+    fi
+    continue
+  fi
   if docker image inspect "$image" >/dev/null 2>&1; then
     # An official image (stand-ins carry the host's CA bundle), or a stand-in of the current recipe.
     built_from=$(docker image inspect --format '{{index .Config.Labels "hitcounter.standin.recipe"}}' "$image")

@@ -74,7 +74,9 @@ describe('Kubernetes manifests', () => {
     const container = worker.spec.template.spec.containers[0]!
     expect(worker.spec.replicas).toBe(3)
     expect(container.readinessProbe.httpGet.path).toBe('/readyz')
+    // Liveness never asks Redis: a Redis outage must not get every worker restarted.
     expect(container.livenessProbe.httpGet.path).toBe('/healthz')
+    expect(container.env).toContainEqual({ name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } })
     expect(container.lifecycle.preStop).toBeDefined()
     expect(worker.spec.template.spec.terminationGracePeriodSeconds).toBeGreaterThan(20)
     expect(container.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } })

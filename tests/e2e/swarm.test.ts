@@ -1,84 +1,174 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { hit, Load, readStats, type HitOutcome as Hit } from '../../tools/hits.js'
-import { freePort, waitFor } from '../support/wait.js'
-import { eachServes, sh } from '../support/stack.js'
+import { Lab, NODES, type Node, type Task } from '../support/lab.js'
+import { expectExact, type Run } from '../support/exact.js'
+import { waitFor } from '../support/wait.js'
+import { firstRepeat } from '../../tools/balance.js'
+import type { HitOutcome, Load } from '../../tools/hits.js'
 
-// deploy/swarm/hitcounter.yml on a one-node swarm of this machine's engine, with
-// the images docker-compose.yml builds. Traffic to 127.0.0.1 only.
-const STACK = `hitcounter-e2e-swarm-${process.pid}`
-const WORKER_SERVICE = `${STACK}_worker`
-let url: string
-let startedSwarm = false
+// deploy/swarm/hitcounter.yml on the three-node lab (scripts/swarm-lab.sh): three
+// Docker Engines, each in a container of this machine, joined as three managers.
+// Traffic goes to the nodes' entries on 127.0.0.1 only.
+const WORKERS = 6
+const CLIENTS = 4
+const OUTAGE_MS = 120000
+let lab: Lab
 
-const docker = async (...args: string[]): Promise<string> => await sh('docker', args)
-const failed = (answers: Hit[]): Hit[] => answers.filter((answer) => answer.status !== 200)
+beforeAll(async () => { lab = await Lab.up(WORKERS) })
+afterAll(async () => { await lab?.down() })
 
-/** The hostnames of the worker service's running tasks (each task's container id). */
-async function taskHostnames (): Promise<string[]> {
-  const ids = (await docker('ps', '-q', '--filter', `label=com.docker.swarm.service.name=${WORKER_SERVICE}`)).split('\n').filter(Boolean)
-  if (ids.length === 0) return []
-  return (await docker('inspect', '--format', '{{.Config.Hostname}}', ...ids)).split('\n').filter(Boolean).sort()
+const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
+
+/** Runs `change` while `CLIENTS` clients hit the entries of `entries`, with `settleMs` of load before and after. */
+/** A load's answers, with the ms since the load began at which each came. */
+type TimedRun = Run & { times: number[] }
+
+async function underLoad (change: (load: Load) => Promise<void>, entries: readonly Node[] = NODES, settleMs = 3000): Promise<TimedRun> {
+  const before = await lab.stats(entries[0])
+  const times: number[] = []
+  const load = lab.load(CLIENTS, entries)
+  const started = Date.now()
+  const timer = setInterval(() => { while (times.length < load.answers.length) times.push(Date.now() - started) }, 20)
+  await sleep(settleMs)
+  await change(load)
+  await sleep(settleMs)
+  const answers = await load.stop()
+  clearInterval(timer)
+  while (times.length < answers.length) times.push(Date.now() - started)
+  return { answers, times, before, after: await lab.stats(entries[0]) }
 }
 
-/** Waits until `n` worker tasks run and nginx has sent a hit to each. */
-async function allServing (n: number): Promise<string[]> {
-  let hosts: string[] = []
-  await waitFor(`${n} swarm worker tasks`, async () => (hosts = await taskHostnames()).length === n, 90000, 200)
-  await eachServes(url, hosts, 90000)
-  return hosts
+/** Waits until `n` worker tasks run and the load's own hits have reached each (a hit of the test's would upset the count). */
+async function loadReachesAll (load: Load, n: number): Promise<void> {
+  let tasks: Task[] = []
+  await waitFor(`${n} worker tasks`, async () => (tasks = await lab.workers()).length === n, 120000, 500)
+  await waitFor(`the load to reach all ${n} workers`, async () => {
+    const served = new Set(load.answers.map((answer) => answer.hostname))
+    return tasks.every((task) => served.has(task.host))
+  }, 120000, 100)
 }
 
-beforeAll(async () => {
-  if ((await docker('info', '--format', '{{.Swarm.LocalNodeState}}')).trim() !== 'active') {
-    await docker('swarm', 'init', '--advertise-addr', '127.0.0.1')
-    startedSwarm = true
+/**
+ * Every node up and active, Redis and the sentinels 3/3, and the workers on
+ * all three nodes again: what each test starts from, whatever ran before it.
+ */
+async function whole (): Promise<void> {
+  for (const node of NODES) {
+    if (!(await lab.liveNodes()).includes(node)) await lab.restart(node)
   }
-  const port = String(await freePort())
-  url = `http://127.0.0.1:${port}`
-  await sh('bash', ['scripts/compose.sh', 'build', 'web', 'worker'])
-  await sh('docker', ['stack', 'deploy', '-c', 'deploy/swarm/hitcounter.yml', STACK], { HTTP_PORT: port })
-  await allServing(3)
-})
+  for (const node of NODES) await lab.docker('n1', 'node', 'update', '--availability', 'active', node)
+  for (const service of ['redis', 'sentinel']) {
+    await waitFor(`3 ${service} tasks`, async () => (await Promise.all(NODES.map(async (node) => (await lab.containers(node, service)).length))).every((n) => n === 1), 120000, 500)
+  }
+  await waitFor('the Redis primary to have 2 replicas', async () =>
+    /connected_slaves:2/.test(await lab.exec(await lab.primaryNode(), 'redis', 'redis-cli', 'INFO', 'replication').catch(() => '')), 60000, 500)
+  const spread = new Set((await lab.workers()).map((task) => task.node))
+  if (spread.size < NODES.length) {
+    // Swarm does not move running tasks back by itself: fewer, then more, and the new ones go where there are fewest.
+    await lab.docker('n1', 'service', 'scale', '--detach=false', `hitcounter_worker=${WORKERS / 2}`)
+    await lab.docker('n1', 'service', 'scale', '--detach=false', `hitcounter_worker=${WORKERS}`)
+  }
+  await lab.allServing(WORKERS)
+}
 
-afterAll(async () => {
-  await docker('stack', 'rm', STACK).catch(() => '')
-  // The stack's containers and networks go away asynchronously; then its volume can.
-  await waitFor('the stack to be removed', async () => (await docker('ps', '-aq', '--filter', `label=com.docker.stack.namespace=${STACK}`)).trim() === '', 60000, 500).catch(() => 0)
-  await docker('volume', 'rm', `${STACK}_redis-data`).catch(() => '')
-  if (startedSwarm) await docker('swarm', 'leave', '--force')
-})
-
-describe('Docker Swarm: the same images and nginx config, workers found through swarm DNS', () => {
-  it('3 replicas rotate strictly', async () => {
-    const answers: Hit[] = []
-    for (let i = 0; i < 12; i++) answers.push(await hit(url))
-    const sequence = answers.map((answer) => answer.hostname)
-    console.log(`swarm rotation: ${sequence.join(' ')}`)
-    expect(failed(answers)).toEqual([])
-    expect([...new Set(sequence)].sort()).toEqual(await taskHostnames())
-    for (let i = 0; i + 3 <= sequence.length; i++) expect(new Set(sequence.slice(i, i + 3)).size).toBe(3)
+describe('three nodes, one stack', () => {
+  it('the workers spread over all 3 nodes and take strict turns through each node\'s entry; /stats knows each one\'s node', async () => {
+    await whole()
+    const tasks = await lab.allServing(WORKERS)
+    const perNode = NODES.map((node) => tasks.filter((task) => task.node === node).length)
+    console.log(`lab: ${WORKERS} workers per node ${NODES.map((node, i) => `${node}=${perNode[i]}`).join(' ')}`)
+    expect(perNode.every((n) => n > 0)).toBe(true)
+    for (const node of NODES) {
+      const answers: HitOutcome[] = []
+      for (let i = 0; i < 2 * WORKERS; i++) answers.push(await lab.hit(node))
+      const hosts = answers.map((answer) => answer.hostname)
+      expect(answers.filter((answer) => answer.status !== 200)).toEqual([])
+      expect([...new Set(hosts)].sort()).toEqual(tasks.map((task) => task.host))
+      expect(firstRepeat(hosts, WORKERS), `turns through ${node}: ${hosts.join(' ')}`).toBe(-1)
+    }
+    expect((await lab.stats()).nodes).toEqual(Object.fromEntries(tasks.map((task) => [task.host, task.node])))
   })
 
-  it('docker service scale to 5: all 5 serve, nginx untouched', async () => {
-    const web = (await docker('ps', '-q', '--filter', `label=com.docker.swarm.service.name=${STACK}_web`)).trim()
-    await docker('service', 'scale', '--detach=false', `${WORKER_SERVICE}=5`)
-    const started = Date.now()
-    expect(await allServing(5)).toHaveLength(5)
-    console.log(`swarm scale 3 -> 5: all 5 served ${Date.now() - started} ms after the scale converged`)
-    expect((await docker('ps', '-q', '--filter', `label=com.docker.swarm.service.name=${STACK}_web`)).trim()).toBe(web)
+  it(`docker service scale ${WORKERS} -> ${2 * WORKERS} -> ${WORKERS} under load: no hit fails, counted exactly, per worker too`, async () => {
+    await whole()
+    const run = await underLoad(async (load) => {
+      await lab.docker('n1', 'service', 'scale', '--detach=false', `hitcounter_worker=${2 * WORKERS}`)
+      await loadReachesAll(load, 2 * WORKERS)
+      await lab.docker('n1', 'service', 'scale', '--detach=false', `hitcounter_worker=${WORKERS}`)
+    })
+    expectExact(`swarm scale ${WORKERS} -> ${2 * WORKERS} -> ${WORKERS}`, run)
+    expect(await lab.workers()).toHaveLength(WORKERS)
   })
 
-  it('docker service update --force (rolling restart) under load: 0 failed hits, counted exactly', async () => {
-    const before = await readStats(url)
-    const oldTasks = await taskHostnames()
-    const load = new Load(async () => await hit(url), 8)
-    await docker('service', 'update', '--force', '--detach=false', WORKER_SERVICE)
-    await new Promise((resolve) => setTimeout(resolve, 2000))
-    const answers = await load.stop()
-    const counted = (await readStats(url)).total - before.total
-    console.log(`swarm rolling restart of 5 workers: ${answers.length} hits, ${failed(answers).length} failed, counter +${counted}`)
-    expect(failed(answers)).toEqual([])
-    expect(counted).toBe(answers.length)
-    expect((await taskHostnames()).filter((host) => oldTasks.includes(host))).toEqual([])
+  it('a node drained under load (its workers move, its Redis waits): no hit fails, counted exactly, per worker too', async () => {
+    await whole()
+    const primary = await lab.primaryNode()
+    const drained = NODES.find((node) => node !== primary)!
+    const run = await underLoad(async (load) => {
+      await lab.docker('n1', 'node', 'update', '--availability', 'drain', drained)
+      await waitFor(`${drained} to run no worker`, async () => (await lab.containers(drained, 'worker')).length === 0, 60000, 250)
+      await loadReachesAll(load, WORKERS)
+    }, NODES.filter((node) => node !== drained))
+    expectExact(`drain ${drained} (the primary on ${primary})`, run)
   })
+
+  it('the node holding the Redis primary killed under load through the other two: every hit answered 200 is counted once, failures last under 10 s, counting goes on', async () => {
+    await whole()
+    const primary = await lab.primaryNode()
+    const others = NODES.filter((node) => node !== primary)
+    const run = await underLoad(async () => {
+      await lab.script('kill', primary)
+      await sleep(12000)
+    }, others)
+    const answered = run.answers.filter((answer) => answer.status === 200).length
+    const failedAt = run.times.filter((_, i) => run.answers[i]!.status !== 200)
+    const failingMs = failedAt.length === 0 ? 0 : failedAt.at(-1)! - failedAt[0]!
+    const slowest = Math.max(...run.answers.map((answer) => answer.ms))
+    const counted = run.after.total - run.before.total
+    const why = new Map<string, number>()
+    for (const answer of run.answers) {
+      if (answer.status !== 200) why.set(`${answer.status} ${answer.hostname}`.slice(0, 80), (why.get(`${answer.status} ${answer.hostname}`.slice(0, 80)) ?? 0) + 1)
+    }
+    console.log('failed, by answer:', Object.fromEntries(why))
+    const newPrimary = await lab.primaryNode()
+    console.log(`kill ${primary} (the primary) under load: ${run.answers.length} hits, ${answered} answered 200, counter +${counted}; ` +
+      `${failedAt.length} failed over ${failingMs} ms; slowest answer ${slowest.toFixed(0)} ms; the primary is now on ${newPrimary}`)
+    expect(counted).toBe(answered)
+    expect(failingMs).toBeLessThan(10000)
+    expect(others).toContain(newPrimary)
+    const after = await Promise.all(others.map(async (node) => await lab.hit(node)))
+    expect(after.map((answer) => answer.status)).toEqual([200, 200])
+  })
+
+  it('Redis and its sentinels frozen for 2 minutes: no worker restarts; counting resumes within 2 s of their return', async () => {
+    await whole()
+    const workersBefore = await lab.workers()
+    const freeze = async (signal: 'STOP' | 'CONT'): Promise<void> => {
+      for (const service of ['redis', 'sentinel']) for (const node of NODES) await lab.signal(node, service, signal)
+    }
+    await freeze('STOP')
+    const outage = Date.now()
+    try {
+      // Past a hit's budget (6 s) every worker has given up on its connection: 503 at once.
+      await sleep(20000)
+      const during = await Promise.all(NODES.map(async (node) => await lab.hit(node)))
+      expect(during.map((answer) => answer.status)).toEqual([503, 503, 503])
+      await sleep(OUTAGE_MS - (Date.now() - outage))
+    } finally {
+      await freeze('CONT')
+    }
+    const back = Date.now()
+    await waitFor('a hit to be counted again', async () => (await lab.hit('n1')).status === 200, 10000, 20)
+    const resumedMs = Date.now() - back
+    const counting = await waitFor('every worker to count again', async () => {
+      const seen = new Set<string>()
+      for (let i = 0; i < 2 * WORKERS; i++) {
+        const answer = await lab.hit('n1')
+        if (answer.status === 200) seen.add(answer.hostname)
+      }
+      return workersBefore.every((task) => seen.has(task.host))
+    }, 20000, 100)
+    console.log(`Redis frozen ${OUTAGE_MS / 1000} s: counting again ${resumedMs} ms after it came back, every worker ${resumedMs + counting} ms after`)
+    expect(resumedMs).toBeLessThan(2000)
+    expect(await lab.workers()).toEqual(workersBefore)
+  }, OUTAGE_MS + 120000)
 })

@@ -2,11 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Stack } from '../support/stack.js'
 import { waitFor } from '../support/wait.js'
 import { expectExact } from '../support/exact.js'
-import { machineBusy } from '../support/machine.js'
 
 // Scale out wide on a small machine: 3 -> 40 -> 3 workers under a light load
-// (4 clients) through nginx, on 127.0.0.1 only. The idle cost of the machine
-// is printed as a figure, not asserted: timing goals belong to benchmarks.
+// (4 clients) through nginx, on 127.0.0.1 only. (The idle cost of a stack is
+// the benchmark's to measure: npm run bench.)
 const WIDE = 40
 let stack: Stack
 
@@ -16,10 +15,7 @@ afterAll(async () => { await stack?.down() })
 const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
 
 describe(`${WIDE} workers on this machine`, () => {
-  it(`idle with 3 workers, then scaled 3 -> ${WIDE} under load: no hit fails, and all ${WIDE} serve`, async () => {
-    await sleep(10000)
-    console.log(`idle, 3 workers: ${(100 * await machineBusy(20000)).toFixed(1)} % of the machine busy over 20 s`)
-
+  it(`scaled 3 -> ${WIDE} under load: no hit fails, and all ${WIDE} serve`, async () => {
     const before = await stack.stats()
     const load = stack.load(4)
     const started = Date.now()
@@ -38,10 +34,8 @@ describe(`${WIDE} workers on this machine`, () => {
     expectExact(`scale 3 -> ${WIDE} under load`, { answers, before, after: await stack.stats() })
   })
 
-  it(`idle with ${WIDE} workers, then scaled ${WIDE} -> 3 under load: no hit fails, counted exactly, per worker too`, async () => {
-    await sleep(10000)
-    console.log(`idle, ${WIDE} workers: ${(100 * await machineBusy(20000)).toFixed(1)} % of the machine busy over 20 s`)
-
+  it(`scaled ${WIDE} -> 3 under load: no hit fails, counted exactly, per worker too`, async () => {
+    await stack.scaleTo(WIDE, 120000)
     const before = await stack.stats()
     const load = stack.load(4)
     await sleep(1000)

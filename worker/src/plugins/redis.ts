@@ -21,6 +21,7 @@ export interface RedisPluginOptions {
   timeoutMs: number
 }
 
+const CONNECT_TIMEOUT_MS = 1000
 /** How often this worker reads Redis's clock again (it drifts by milliseconds a day, not more). */
 const CLOCK_SYNC_MS = 10000
 
@@ -78,7 +79,13 @@ async function redisPlugin (app: FastifyInstance, opts: RedisPluginOptions): Pro
     autoResendUnfulfilledCommands: false,
     maxRetriesPerRequest: null,
     commandTimeout: opts.timeoutMs,
-    connectTimeout: Math.max(opts.timeoutMs, 1000),
+    // A connection that answers nothing for a whole budget is taken for dead
+    // (a hung Redis, or a node gone without a word) and made anew, so hits then
+    // fail fast instead of each waiting its whole budget.
+    socketTimeout: opts.timeoutMs,
+    // Short, for the sentinels' sake too: one on a node that is gone must not
+    // hold up finding the primary through another (a connect here takes ms).
+    connectTimeout: CONNECT_TIMEOUT_MS,
     retryStrategy: reconnectDelay,
     // A primary demoted while connected answers READONLY: find the new one.
     reconnectOnError: (err: Error) => AFTER_RECONNECT.test(err.message) ? 1 as const : false

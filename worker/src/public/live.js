@@ -17,8 +17,8 @@ const SEQUENCE_LENGTH = 20
 const COLOURS = 10
 const SVG = 'http://www.w3.org/2000/svg'
 
-/** @typedef {{ total: number, workers: Record<string, number>, serving: Record<string, number>, now: number }} Stats */
-/** @typedef {{ rates: number[], slot: number, goneSince: number | null, row: HTMLTableRowElement, line: SVGPolylineElement }} Worker */
+/** @typedef {{ total: number, workers: Record<string, number>, serving: Record<string, number>, nodes: Record<string, string>, now: number }} Stats */
+/** @typedef {{ rates: number[], slot: number, node: string, goneSince: number | null, row: HTMLTableRowElement, line: SVGPolylineElement }} Worker */
 
 /** @param {string} id */
 const byId = (id) => /** @type {HTMLElement} */ (document.getElementById(id))
@@ -52,22 +52,32 @@ const workers = new Map()
 /** @type {Stats | null} */
 let previous = null
 
-function addWorker (/** @type {string} */ name, /** @type {number} */ slot) {
+/** A machine's name as the table shows it: nothing for Compose's one machine. */
+const nodeLabel = (/** @type {string} */ node) => (node === 'local' ? '' : ` on ${node}`)
+
+function addWorker (/** @type {string} */ name, /** @type {number} */ slot, /** @type {string} */ node) {
   const row = document.createElement('tr')
   row.dataset.worker = name
+  row.dataset.node = node
   const label = document.createElement('th')
   label.scope = 'row'
   const swatch = document.createElement('span')
   swatch.className = 'swatch'
   swatch.setAttribute('aria-hidden', 'true')
-  label.append(swatch, name)
+  const where = document.createElement('span')
+  where.className = 'node'
+  where.dataset.testid = 'node'
+  where.textContent = nodeLabel(node)
+  label.append(swatch, name, where)
   row.append(label, document.createElement('td'), document.createElement('td'))
-  rows.append(row)
+  // The table lists the workers node by node, like a cluster's visualizer.
+  const after = [...rows.rows].find((other) => `${other.dataset.node} ${other.dataset.worker}` > `${node} ${name}`)
+  rows.insertBefore(row, after ?? null)
   const line = /** @type {SVGPolylineElement} */ (document.createElementNS(SVG, 'polyline'))
   line.dataset.worker = name
   chart.append(line)
   /** @type {Worker} */
-  const worker = { rates: Array(WINDOW).fill(0), slot, goneSince: null, row, line }
+  const worker = { rates: Array(WINDOW).fill(0), slot, node, goneSince: null, row, line }
   workers.set(name, worker)
   return worker
 }
@@ -76,7 +86,7 @@ function addWorker (/** @type {string} */ name, /** @type {number} */ slot) {
 function update (/** @type {Stats} */ stats) {
   const seconds = previous === null ? 0 : (stats.now - previous.now) / 1000
   for (const [name, slot] of Object.entries(stats.serving)) {
-    const worker = workers.get(name) ?? addWorker(name, slot)
+    const worker = workers.get(name) ?? addWorker(name, slot, stats.nodes?.[name] ?? 'local')
     worker.slot = slot
     worker.goneSince = null
   }

@@ -1,0 +1,171 @@
+#!/usr/bin/env bash
+# A three-node Docker Swarm on this one machine, running deploy/swarm/hitcounter.yml.
+# Each node (n1, n2, n3) is a privileged container with a Docker Engine of its own
+# (scripts/lab/node.Dockerfile); the three are managers, so the swarm outlives
+# the loss of any one. See docs/deploy.md.
+set -euo pipefail
+
+usage() {
+  cat <<'USAGE'
+Usage: bash scripts/swarm-lab.sh COMMAND
+  up                  build the images, start nodes n1 n2 n3, join them as three managers,
+                      load the images onto every node, deploy deploy/swarm/hitcounter.yml,
+                      wait until every worker has served a hit, print each node's address
+  docker NODE ARGS... the docker CLI against NODE's engine (docker n1 node ls)
+  kill NODE           NODE dies at once, as on a power cut (its container is killed)
+  down                remove the nodes, their volumes and network (nothing is left)
+  --help              this text
+Environment:
+  LAB_PORT     n1's entry on 127.0.0.1 (default 8080); n2 is LAB_PORT+1, n3 LAB_PORT+2
+  LAB_WORKERS  worker replicas (default 6)
+  LAB_NAME     prefix of the lab's containers, volumes and network (default hitcounter-lab)
+USAGE
+}
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+lab=${LAB_NAME:-hitcounter-lab}
+port=${LAB_PORT:-8080}
+workers=${LAB_WORKERS:-6}
+nodes=(n1 n2 n3)
+node_image=$lab/node:latest
+stack=hitcounter
+# What every node needs: the two images compose builds, and Redis.
+images=(hitcounter/web:latest hitcounter/worker:latest redis:8)
+
+say() { printf 'swarm-lab: %s\n' "$*"; }
+die() { printf 'swarm-lab: error: %s\n' "$*" >&2; exit 1; }
+
+container() { printf '%s-%s' "$lab" "$1"; }
+known_node() {
+  local node
+  for node in "${nodes[@]}"; do [ "$node" = "$1" ] && return 0; done
+  die "no node '$1' (the nodes are ${nodes[*]})"
+}
+on() {
+  local node=$1
+  shift
+  docker exec -i "$(container "$node")" docker "$@"
+}
+
+in_range() { [[ $1 =~ ^[0-9]{1,5}$ ]] && [ "$1" -ge "$2" ] && [ "$1" -le "$3" ]; }
+check_numbers() {
+  in_range "$port" 1 65533 || die "LAB_PORT must be a port number from 1 to 65533 (got '$port')"
+  in_range "$workers" 1 60 || die "LAB_WORKERS must be a whole number from 1 to 60 (got '$workers')"
+}
+
+wait_until() {
+  local what=$1 seconds=$2
+  shift 2
+  for _ in $(seq "$((seconds * 4))"); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    sleep 0.25
+  done
+  die "timed out after ${seconds} s waiting for $what"
+}
+
+# The hostnames of the running worker tasks (a container's short id), on all nodes.
+worker_hosts() {
+  local node
+  for node in "${nodes[@]}"; do
+    on "$node" ps --filter "label=com.docker.swarm.service.name=${stack}_worker" --format '{{.ID}}' 2>/dev/null || true
+  done | cut -c1-12 | sort
+}
+
+# True once each of the running workers has answered a hit through n1's entry.
+all_workers_served() {
+  local hosts served host
+  hosts=$(worker_hosts)
+  [ "$(printf '%s\n' "$hosts" | grep -c .)" -eq "$workers" ] || return 1
+  served=$(for _ in $(seq "$((workers * 2))"); do
+    curl -fsS -m 5 -o /dev/null -D - "http://127.0.0.1:$port/" 2>/dev/null | tr -d '\r' | awk -F': ' 'tolower($1) == "x-served-by" { print $2 }'
+  done | sort -u)
+  for host in $hosts; do grep -qx "$host" <<<"$served" || return 1; done
+}
+
+up() {
+  check_numbers
+  docker info >/dev/null 2>&1 || die "no Docker engine answers (start dockerd; see README: Troubleshooting)"
+  if [ -n "$(docker ps -aq --filter "name=^${lab}-n[0-9]$")" ]; then
+    die "a lab is already here ($(docker ps -a --filter "name=^${lab}-n[0-9]$" --format '{{.Names}}' | tr '\n' ' ')); run 'bash scripts/swarm-lab.sh down' first"
+  fi
+  local taken node i ip token
+  for i in 0 1 2; do
+    taken=$(docker ps --format '{{.Names}} {{.Ports}}' | grep -F "127.0.0.1:$((port + i))->" | cut -d' ' -f1 || true)
+    [ -z "$taken" ] || die "127.0.0.1:$((port + i)) is taken by container $taken (set LAB_PORT)"
+  done
+
+  say "base images"
+  bash "$root/scripts/offline-images.sh" | sed 's/^/  /'
+  say "building the images (docker compose build) and the node image"
+  bash "$root/scripts/compose.sh" -f "$root/docker-compose.yml" build --quiet web worker
+  docker build --quiet -t "$node_image" -f "$root/scripts/lab/node.Dockerfile" "$root/scripts/lab" >/dev/null
+
+  say "starting nodes ${nodes[*]} (each its own Docker Engine)"
+  docker network create "$lab" >/dev/null
+  for i in 0 1 2; do
+    node=${nodes[$i]}
+    docker run -d --privileged --name "$(container "$node")" --hostname "$node" --network "$lab" \
+      --label "hitcounter.lab=$lab" -p "127.0.0.1:$((port + i)):80" \
+      -v "$lab-$node:/var/lib/docker" -v "$root/deploy:/lab/deploy:ro" "$node_image" >/dev/null
+  done
+  for node in "${nodes[@]}"; do wait_until "$node's engine" 60 on "$node" info; done
+
+  say "joining the nodes as three managers"
+  ip=$(docker inspect --format "{{(index .NetworkSettings.Networks \"$lab\").IPAddress}}" "$(container n1)")
+  on n1 swarm init --advertise-addr "$ip" >/dev/null
+  token=$(on n1 swarm join-token -q manager)
+  for node in n2 n3; do on "$node" swarm join --token "$token" "$ip:2377" >/dev/null; done
+
+  # save | load, not a registry: the nodes get the very images built here, with
+  # no registry image, no insecure-registry setting and no push; one archive,
+  # loaded by the three engines at once.
+  say "loading ${images[*]} onto every node"
+  local archive
+  archive=$(mktemp /tmp/hitcounter-lab-images.XXXXXX.tar)
+  docker save -o "$archive" "${images[@]}"
+  for node in "${nodes[@]}"; do on "$node" load -q <"$archive" >/dev/null & done
+  wait
+  rm -f "$archive"
+
+  say "deploying deploy/swarm/hitcounter.yml ($workers workers)"
+  docker exec -e HTTP_PORT=80 -e WORKERS="$workers" "$(container n1)" \
+    docker stack deploy --resolve-image never -c /lab/deploy/swarm/hitcounter.yml "$stack" >/dev/null
+  wait_until "all $workers workers to serve a hit" 240 all_workers_served
+  for i in 0 1 2; do
+    echo "hitcounter: open http://127.0.0.1:$((port + i)) (node ${nodes[$i]})"
+  done
+}
+
+down() {
+  local ids node
+  # A paused container inside a node could not be killed with it (its cgroup is frozen): resume those first.
+  for node in "${nodes[@]}"; do
+    docker exec "$(container "$node")" sh -c 'docker ps -q --filter status=paused | xargs -r docker unpause' >/dev/null 2>&1 || true
+  done
+  ids=$(docker ps -aq --filter "label=hitcounter.lab=$lab")
+  # shellcheck disable=SC2086 # one id per word
+  [ -z "$ids" ] || docker rm -f $ids >/dev/null
+  for node in "${nodes[@]}"; do docker volume rm -f "$lab-$node" >/dev/null; done
+  docker network rm "$lab" >/dev/null 2>&1 || true
+  say "down: no lab node, volume or network is left"
+}
+
+command=${1:-}
+[ $# -eq 0 ] || shift
+case "$command" in
+  up) [ $# -eq 0 ] || die "up takes no arguments"; up ;;
+  down) [ $# -eq 0 ] || die "down takes no arguments"; down ;;
+  docker)
+    [ $# -ge 1 ] || die "usage: swarm-lab.sh docker NODE ARGS..."
+    known_node "$1"
+    docker inspect --format '{{.State.Running}}' "$(container "$1")" 2>/dev/null | grep -qx true || die "node $1 is not running"
+    on "$@" ;;
+  kill)
+    [ $# -eq 1 ] || die "usage: swarm-lab.sh kill NODE"
+    known_node "$1"
+    docker kill "$(container "$1")" >/dev/null || die "node $1 is not running"
+    say "node $1 killed" ;;
+  -h|--help|help) usage ;;
+  "") usage >&2; exit 2 ;;
+  *) usage >&2; die "unknown command '$command'" ;;
+esac

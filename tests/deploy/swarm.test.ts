@@ -1,0 +1,37 @@
+import { readFile } from 'node:fs/promises'
+import { describe, expect, it } from 'vitest'
+import { parse } from 'yaml'
+
+// What the stack file promises beyond what the lab's end-to-end tests show by
+// running it: read as Swarm reads it.
+interface Service {
+  image: string
+  environment?: Record<string, string>
+  healthcheck?: { test: string[] }
+  deploy: { mode?: string, replicas?: number | string, endpoint_mode?: string, placement?: { max_replicas_per_node?: number } }
+}
+const stack = async (): Promise<{ services: Record<string, Service> }> => parse(await readFile('deploy/swarm/hitcounter.yml', 'utf8'))
+
+describe('the Swarm stack file', () => {
+  it('takes our images from REGISTRY and TAG (defaults as compose builds them)', async () => {
+    const { services } = await stack()
+    const image = (name: string): string => ['$', '{REGISTRY:-hitcounter}/', name, ':$', '{TAG:-latest}'].join('')
+    expect(services.web!.image).toBe(image('web'))
+    expect(services.worker!.image).toBe(image('worker'))
+  })
+
+  it('runs nginx on every node, and one Redis and one sentinel per node, with no virtual IP', async () => {
+    const { services } = await stack()
+    expect(services.web!.deploy.mode).toBe('global')
+    for (const name of ['redis', 'sentinel']) {
+      expect(services[name]!.deploy, name).toMatchObject({ replicas: 3, endpoint_mode: 'dnsrr', placement: { max_replicas_per_node: 1 } })
+    }
+    expect(services.worker!.deploy.endpoint_mode).toBe('dnsrr')
+  })
+
+  it('workers find Redis through the sentinels, wait for a replica, know their node, and are checked for liveness only', async () => {
+    const { worker } = (await stack()).services
+    expect(worker!.environment).toMatchObject({ REDIS_SENTINELS: 'sentinel:26379', REDIS_MIN_REPLICAS: '1', NODE_NAME: '{{.Node.Hostname}}' })
+    expect(worker!.healthcheck!.test).toEqual(['CMD', 'bash', 'healthcheck.sh', '/healthz'])
+  })
+})
