@@ -165,6 +165,12 @@ async function main (): Promise<void> {
     ]
     await stack.scaleTo(2)
     cases.push(await measure('full path, 2 workers', 2, `${stack.url}/`, { nginx: web, worker: await ids('worker'), redis }))
+    // What the fsync before each batch's answers costs (appendfsync always: a
+    // Redis crash loses no answered hit), against Redis's default, once a second.
+    const fsync = async (policy: string): Promise<void> => { await stack.run('exec', '-T', 'redis', 'redis-cli', 'CONFIG', 'SET', 'appendfsync', policy) }
+    await fsync('everysec')
+    cases.push(await measure('full path, 2 workers, Redis fsync once a second (not once a batch)', 2, `${stack.url}/`, { nginx: web, worker: await ids('worker'), redis }))
+    await fsync('always')
     // The same from inside nginx's container (wrk in its network namespace, to
     // its own 127.0.0.1): what Docker's port proxy adds to every hit.
     const insidePid = await stack.inspect(web[0]!, '{{.State.Pid}}')

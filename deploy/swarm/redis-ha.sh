@@ -72,6 +72,17 @@ sentinel() {
     say "no primary yet; waiting"
     sleep 1
   done
+  # A sentinel never forgets another, and a failover needs the votes of a
+  # majority of all it knows: the sentinel this task replaces (its node drained,
+  # or lost and back) would count against that majority for ever. So each running
+  # sentinel, one at a time, forgets what it knew and finds the live sentinels
+  # and replicas again (in a second or two) before the next one does.
+  for other in $(tasks sentinel); do
+    [ "$other" != "$me" ] || continue
+    say "sentinel $other: forget the gone, find the live again"
+    cli "$other" 26379 SENTINEL RESET "$name" >/dev/null
+    sleep 3
+  done
   say "watching the primary $primary"
   cat >/tmp/sentinel.conf <<CONF
 port 26379

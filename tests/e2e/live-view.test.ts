@@ -1,11 +1,11 @@
 import { mkdir } from 'node:fs/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { Stack } from '../support/stack.js'
+import { launchChromium } from '../support/browser.js'
 
 // The live view in a real browser (Debian's Chromium, driven by playwright-core)
 // against the real compose stack, through nginx on 127.0.0.1.
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 const ARTIFACTS = 'test-results'
 
 let stack: Stack
@@ -14,14 +14,7 @@ let page: Page
 
 beforeAll(async () => {
   stack = await Stack.up(3)
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    // As root, and on a machine with no network but loopback: no sandbox, no background traffic.
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
-  }).catch((err: Error) => {
-    throw new Error(`cannot start Chromium at ${CHROMIUM} (.ci/run installs Debian's chromium; CHROMIUM_PATH overrides): ${err.message}`)
-  })
+  browser = await launchChromium()
   page = await browser.newPage({ viewport: { width: 1000, height: 900 } })
   await mkdir(ARTIFACTS, { recursive: true })
 })

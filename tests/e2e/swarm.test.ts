@@ -1,7 +1,9 @@
+import { mkdir } from 'node:fs/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Lab, NODES, type Node, type Task } from '../support/lab.js'
 import { expectExact, type Run } from '../support/exact.js'
 import { waitFor } from '../support/wait.js'
+import { launchChromium } from '../support/browser.js'
 import { firstRepeat } from '../../tools/balance.js'
 import type { HitOutcome, Load } from '../../tools/hits.js'
 
@@ -86,6 +88,25 @@ describe('three nodes, one stack', () => {
       expect(firstRepeat(hosts, WORKERS), `turns through ${node}: ${hosts.join(' ')}`).toBe(-1)
     }
     expect((await lab.stats()).nodes).toEqual(Object.fromEntries(tasks.map((task) => [task.host, task.node])))
+  })
+
+  it('the live view, opened through any node, lists each worker under its node', async () => {
+    await whole()
+    const tasks = await lab.allServing(WORKERS)
+    const browser = await launchChromium()
+    try {
+      const page = await browser.newPage({ viewport: { width: 1000, height: 1100 } })
+      await page.goto(lab.url('n3'))
+      await waitFor('a row per worker', async () => await page.locator('#rates tbody tr').count() === WORKERS, 10000, 100)
+      const rows = await page.locator('#rates tbody tr').evaluateAll((trs) => trs.map((tr) =>
+        [(tr as HTMLElement).dataset.worker!, (tr as HTMLElement).dataset.node!, tr.querySelector('[data-testid="node"]')!.textContent!]))
+      expect(rows.map(([host, node]) => ({ host, node }))).toEqual([...tasks].sort((a, b) => `${a.node} ${a.host}`.localeCompare(`${b.node} ${b.host}`)))
+      expect(rows.map(([, node, label]) => label)).toEqual(rows.map(([, node]) => ` on ${node}`))
+      await mkdir('test-results', { recursive: true })
+      await page.screenshot({ path: 'test-results/swarm-live-view.png', fullPage: true })
+    } finally {
+      await browser.close()
+    }
   })
 
   it(`docker service scale ${WORKERS} -> ${2 * WORKERS} -> ${WORKERS} under load: no hit fails, counted exactly, per worker too`, async () => {

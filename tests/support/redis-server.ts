@@ -1,12 +1,17 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
+import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { Redis } from 'ioredis'
 import { freePort, waitFor } from './wait.js'
 
 /** A throw-away, real redis-server on 127.0.0.1, with no persistence. */
 export class RedisServer {
   private process: ChildProcess | undefined
+
+  /** A folder of its own: a replica writes the data of a full sync there, and a Redis started there loads it. */
+  private readonly dir = mkdtempSync(join(tmpdir(), 'hitcounter-redis-'))
 
   private constructor (readonly port: number, private readonly args: string[]) {}
 
@@ -24,7 +29,7 @@ export class RedisServer {
   /** Starts (again) on the same port, as a Redis that comes back after an outage; nothing when it runs. */
   async resume (): Promise<void> {
     if (this.process !== undefined && this.process.exitCode === null) return
-    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...this.args], { stdio: 'ignore', cwd: tmpdir() })
+    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...this.args], { stdio: 'ignore', cwd: this.dir })
     child.once('error', (err) => { throw new Error(`cannot start redis-server (is it installed? .ci/run installs it): ${err.message}`) })
     this.process = child
     await waitFor(`redis-server on port ${this.port}`, async () => await this.client(async (redis) => (await redis.ping()) === 'PONG').catch(() => false))

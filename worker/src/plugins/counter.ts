@@ -145,7 +145,7 @@ async function counterPlugin (app: FastifyInstance, opts: CounterOptions): Promi
     const deadline = Math.floor(await before(app.redisClock.now(), budgetEnds, 'no answer from Redis')) + opts.timeoutMs
     for (;;) {
       try {
-        return await before(tryBatch(hitIds, deadline, budgetEnds), budgetEnds, 'no answer from Redis')
+        return await before(Promise.race([tryBatch(hitIds, deadline, budgetEnds), app.redisLost()]), budgetEnds, 'no answer from Redis')
       } catch (err) {
         if (!worthRetrying(err) || performance.now() + RETRY_PAUSE_MS >= budgetEnds) return await unlessUnavailable(Promise.reject(err))
         app.log.debug({ reason: (err as Error).message, hits: hitIds.length }, 'trying a batch again')

@@ -8,6 +8,8 @@ declare module 'fastify' {
     redisClock: RedisClock
     /** How long Redis has been unreachable, in ms (0 while connected). */
     redisAwayMs: () => number
+    /** Rejects when the connection in use now closes: what was sent on it and not yet answered is lost. */
+    redisLost: () => Promise<never>
   }
 }
 
@@ -56,6 +58,16 @@ function reconnectDelay (attempt: number): number {
   return Math.min(attempt * 50, 500)
 }
 
+/** A promise that rejects when `lose` is called, and never resolves. */
+function loss (): { promise: Promise<never>, lose: () => void } {
+  let lose = (): void => {}
+  const promise = new Promise<never>((_resolve, reject) => {
+    lose = () => { reject(new Error('the connection to Redis closed before it answered')) }
+  })
+  promise.catch(() => {})
+  return { promise, lose }
+}
+
 const sentinelList = (sentinels: string): Array<{ host: string, port: number }> =>
   sentinels.split(',').map((entry) => {
     const [host, port] = entry.split(':')
@@ -68,7 +80,8 @@ const AFTER_RECONNECT = /^(READONLY|LOADING|MASTERDOWN)/
 /**
  * One shared ioredis client, decorated as `app.redis` and closed with the app.
  * A command is never sent twice by ioredis itself (no resend after a
- * reconnect, no retries): the counter decides what to try again, by hit id.
+ * reconnect, no retries): the counter decides what to try again, by hit id,
+ * and learns from `app.redisLost()` that a try's connection is gone.
  * While Redis is away, commands wait in the offline queue for the reconnect,
  * bounded by the command timeout, so a restart or a failover shorter than a
  * hit's budget is ridden out.
@@ -112,12 +125,28 @@ async function redisPlugin (app: FastifyInstance, opts: RedisPluginOptions): Pro
     app.log.info('redis connected')
     clock.sync().catch((err: Error) => { app.log.debug({ reason: err.message }, 'reading Redis\'s clock failed') })
   })
+  // ioredis resends nothing after a reconnect and drops, unsettled, what was
+  // in flight: each close settles the promise that the tries on that
+  // connection race against, and a new one stands for the next connection.
+  let lost = loss()
   redis.on('close', () => {
+    const gone = lost
+    lost = loss()
+    gone.lose()
     if (awaySince !== null) return
     awaySince = performance.now()
     app.log.warn('redis connection lost; reconnecting')
   })
   redis.on('error', (err: Error) => { app.log.debug({ reason: err.message }, 'redis error') })
+  // ioredis gives up for good ("end") when a sentinel announces a new primary
+  // while it is still looking for one (its failover detector stops the search
+  // under way, seen in the swarm lab after a node was lost): look again.
+  let closing = false
+  redis.on('end', () => {
+    if (closing) return
+    app.log.warn('redis client gave up; connecting again')
+    setTimeout(() => { if (!closing && redis.status === 'end') redis.connect().catch(() => {}) }, 100).unref()
+  })
   const timer = setInterval(() => {
     if (redis.status === 'ready') clock.sync().catch(() => {})
   }, CLOCK_SYNC_MS).unref()
@@ -125,7 +154,9 @@ async function redisPlugin (app: FastifyInstance, opts: RedisPluginOptions): Pro
   app.decorate('redis', redis)
   app.decorate('redisClock', clock)
   app.decorate('redisAwayMs', () => awaySince === null ? 0 : performance.now() - awaySince)
+  app.decorate('redisLost', () => lost.promise)
   app.addHook('onClose', async () => {
+    closing = true
     clearInterval(timer)
     if (redis.status === 'ready') await redis.quit().catch(() => redis.disconnect())
     else redis.disconnect()

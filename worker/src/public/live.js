@@ -17,7 +17,9 @@ const SEQUENCE_LENGTH = 20
 const COLOURS = 10
 const SVG = 'http://www.w3.org/2000/svg'
 
-/** @typedef {{ total: number, workers: Record<string, number>, serving: Record<string, number>, nodes: Record<string, string>, now: number }} Stats */
+/**
+ * @typedef {{ total: number, workers: Record<string, number>, serving: Record<string, number>, nodes: Record<string, string>, now: number }} Stats
+ */
 /** @typedef {{ rates: number[], slot: number, node: string, goneSince: number | null, row: HTMLTableRowElement, line: SVGPolylineElement }} Worker */
 
 /** @param {string} id */
