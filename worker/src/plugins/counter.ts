@@ -55,6 +55,12 @@ export const idWindowKey = (unixSeconds: number): string => `${ID_WINDOW_PREFIX}
 export const MAX_HITS_PER_CALL = 64
 /** Pause before trying a batch again after a lost connection or a refusal that may pass (a failover under way). */
 const RETRY_PAUSE_MS = 25
+/**
+ * Redis refuses a batch this long before the worker gives up on it, so that
+ * the error in reading Redis's clock (half a round trip, and its drift between
+ * two readings) can never let a count land in the moment the worker answers 503.
+ */
+const DEADLINE_MARGIN_MS = 50
 
 const COUNT_HITS = readFileSync(new URL('../lua/count-hits.lua', import.meta.url), 'utf8')
 
@@ -142,7 +148,7 @@ async function counterPlugin (app: FastifyInstance, opts: CounterOptions): Promi
     const budgetEnds = performance.now() + opts.timeoutMs
     // Away for longer than a hit may wait: answer now instead of waiting for nothing.
     if (app.redisAwayMs() > opts.timeoutMs) throw new CounterUnavailableError(new Error(`Redis unreachable for ${Math.round(app.redisAwayMs())} ms`))
-    const deadline = Math.floor(await before(app.redisClock.now(), budgetEnds, 'no answer from Redis')) + opts.timeoutMs
+    const deadline = Math.floor(await before(app.redisClock.now(), budgetEnds, 'no answer from Redis')) + opts.timeoutMs - DEADLINE_MARGIN_MS
     for (;;) {
       try {
         return await before(Promise.race([tryBatch(hitIds, deadline, budgetEnds), app.redisLost()]), budgetEnds, 'no answer from Redis')
