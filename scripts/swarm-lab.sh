@@ -97,7 +97,8 @@ up() {
   say "base images"
   bash "$root/scripts/offline-images.sh" | sed 's/^/  /'
   say "building the images (docker compose build) and the node image"
-  bash "$root/scripts/compose.sh" -f "$root/docker-compose.yml" build --quiet web worker
+  # The lab runs the images under their default names (no registry): REGISTRY and TAG do not apply here.
+  env -u REGISTRY -u TAG bash "$root/scripts/compose.sh" -f "$root/docker-compose.yml" build --quiet web worker
   docker build --quiet -t "$node_image" -f "$root/scripts/lab/node.Dockerfile" "$root/scripts/lab" >/dev/null
 
   say "starting nodes ${nodes[*]} (each its own Docker Engine)"
