@@ -1,6 +1,8 @@
 import { connect } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Value } from '@sinclair/typebox/value'
 import { Stack } from '../support/stack.js'
+import { ErrorReplySchema, type ErrorReply } from '../../worker/src/schemas.js'
 
 // Bad input through nginx gets a clear 4xx and restarts nothing; the stack is
 // locked down where it can be checked from the outside. Traffic to 127.0.0.1 only.
@@ -33,10 +35,11 @@ async function raw (request: string): Promise<RawAnswer> {
 
 const get = (target: string, headers = 'Host: localhost\r\n'): string => `GET ${target} HTTP/1.1\r\n${headers}Connection: close\r\n\r\n`
 
-describe('bad input gets a clear 4xx', () => {
+describe('bad input gets a clear 4xx, in the one JSON error form', () => {
   it.each([
     ['a 20 kB header', get('/', `Host: localhost\r\nX-Big: ${'a'.repeat(20 * 1024)}\r\n`), 400],
     ['a 9 kB URL', get(`/?q=${'a'.repeat(9 * 1024)}`), 414],
+    ['a 20 kB body', `GET / HTTP/1.1\r\nHost: localhost\r\nContent-Length: ${20 * 1024}\r\nConnection: close\r\n\r\n${'a'.repeat(20 * 1024)}`, 413],
     ['TRACE', 'TRACE / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n', 405],
     ['an unknown method', 'BREW / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n', 405],
     ['POST /', 'POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 3\r\nConnection: close\r\n\r\nx=1', 405],
@@ -48,6 +51,11 @@ describe('bad input gets a clear 4xx', () => {
     expect(answer.status).toBe(status)
     expect(answer.head).toMatch(/^Server: nginx$/m)
     expect(`${answer.head}\n${answer.body}`).not.toMatch(/nginx\/\d|\bat .+:\d+:\d+/)
+    // nginx's own refusals and the workers' share one form, declared once (ErrorReplySchema).
+    expect(answer.head).toMatch(/^Content-Type: application\/json/im)
+    const reply = JSON.parse(answer.body) as unknown
+    expect(Value.Check(ErrorReplySchema, reply), answer.body).toBe(true)
+    expect((reply as ErrorReply).statusCode).toBe(status)
   })
 
   it('a method other than GET or HEAD on / says which are allowed', async () => {
