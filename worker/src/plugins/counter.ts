@@ -43,9 +43,9 @@ export const PER_WORKER_KEY = 'hits:by-worker'
  * (Redis's clock), field = id, value = "number worker". A try looks in the
  * current window, the two before and the one after, so an id is found for at
  * least 2 windows (20 s) after it was counted: longer than all the tries of one
- * hit can span (nginx's 6 s retry window and its one fresh pass, then at most
- * REDIS_TIMEOUT_MS of the last try), less any difference between the clocks of
- * two primaries a failover went between.
+ * hit can span (nginx's window for them, web/tries.conf, then at most
+ * REDIS_TIMEOUT_MS of the last try: tests/deploy/timing.test.ts checks it), less
+ * any difference between the clocks of two primaries a failover went between.
  */
 export const ID_WINDOW_SECONDS = 10
 const ID_WINDOW_PREFIX = 'hits:ids:'

@@ -1,0 +1,39 @@
+import { readFile } from 'node:fs/promises'
+import { describe, expect, it } from 'vitest'
+import { parse } from 'yaml'
+import { loadConfig } from '../../worker/src/config.js'
+import { ID_WINDOW_SECONDS } from '../../worker/src/plugins/counter.js'
+
+// The timing contract that "counted exactly once" rests on, in each deployment:
+// nginx waits longer on one worker than the workers' budget (so it never answers
+// a hit that a live worker may still count), and all the tries of one hit, with
+// the last try's budget, fit the time an id is remembered (two windows).
+const ms = (value: string): number => value.endsWith('ms') ? Number(value.slice(0, -2)) : Number(value.slice(0, -1)) * 1000
+async function tries (file: string): Promise<Record<string, number>> {
+  const text = await readFile(file, 'utf8')
+  return Object.fromEntries([...text.matchAll(/^(proxy_\w+) (\d+m?s);$/gm)].map((m) => [m[1]!, ms(m[2]!)]))
+}
+
+const swarmBudget = async (): Promise<number> => {
+  const stack = parse(await readFile('deploy/swarm/hitcounter.yml', 'utf8')) as { services: { worker: { environment: Record<string, string> } } }
+  return Number(stack.services.worker.environment.REDIS_TIMEOUT_MS)
+}
+
+describe('nginx\'s tries against the workers\' budget and the id window', () => {
+  it.each([
+    ['Compose and Kubernetes', 'web/tries.conf', async () => loadConfig({}).REDIS_TIMEOUT_MS],
+    ['Swarm', 'deploy/swarm/nginx-tries.conf', swarmBudget]
+  ])('%s (%s)', async (_where, file, budget) => {
+    const { proxy_read_timeout: read, proxy_next_upstream_timeout: allTries } = await tries(file)
+    const workerBudget = await budget()
+    expect(read, 'nginx waits on a worker longer than its budget').toBeGreaterThan(workerBudget)
+    expect(allTries! + workerBudget, 'every try of a hit falls within the id window').toBeLessThanOrEqual(2 * ID_WINDOW_SECONDS * 1000)
+  })
+
+  it('nginx.conf takes its timeouts from the tries file only, and the images ship it', async () => {
+    const conf = await readFile('web/nginx.conf', 'utf8')
+    expect(conf).toMatch(/^\s*include \/etc\/nginx\/tries\.conf;$/m)
+    expect(conf).not.toMatch(/^\s*proxy_(read|connect|next_upstream)_timeout/m)
+    expect(await readFile('web/Dockerfile', 'utf8')).toMatch(/^COPY nginx\.conf tries\.conf \/etc\/nginx\/$/m)
+  })
+})
