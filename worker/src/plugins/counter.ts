@@ -95,12 +95,16 @@ function worthRetrying (err: unknown): boolean {
 }
 
 /** Connection trouble becomes a 503; an error Redis itself replied with stays a bug (500). */
+function asAnswer (err: unknown): unknown {
+  if (err instanceof ReplyError && !worthRetrying(err)) return err
+  return err instanceof CounterUnavailableError ? err : new CounterUnavailableError(err)
+}
+
 async function unlessUnavailable<T> (pending: Promise<T>): Promise<T> {
   try {
     return await pending
   } catch (err) {
-    if (err instanceof ReplyError && !worthRetrying(err)) throw err
-    throw err instanceof CounterUnavailableError ? err : new CounterUnavailableError(err)
+    throw asAnswer(err)
   }
 }
 
@@ -153,7 +157,7 @@ async function counterPlugin (app: FastifyInstance, opts: CounterOptions): Promi
       try {
         return await before(Promise.race([tryBatch(hitIds, deadline, budgetEnds), app.redisLost()]), budgetEnds, 'no answer from Redis')
       } catch (err) {
-        if (!worthRetrying(err) || performance.now() + RETRY_PAUSE_MS >= budgetEnds) return await unlessUnavailable(Promise.reject(err))
+        if (!worthRetrying(err) || performance.now() + RETRY_PAUSE_MS >= budgetEnds) throw asAnswer(err)
         app.log.debug({ reason: (err as Error).message, hits: hitIds.length }, 'trying a batch again')
         await sleep(RETRY_PAUSE_MS)
       }
