@@ -100,6 +100,14 @@ export function firstRepeat (hosts: string[], size: number): number {
   return hosts.findIndex((_, i) => i + size <= hosts.length && new Set(hosts.slice(i, i + size)).size !== size)
 }
 
+/** The counter's move, and what a mismatch most likely means. */
+function counterDetail (counted: number, answered: number): string {
+  const detail = `+${counted} for ${answered} answered`
+  if (counted > answered) return `${detail}: ${counted - answered} more were counted than this check sent, so another client (a browser's Keep hitting, a curl loop) was hitting the stack; run the check on a quiet stack`
+  if (counted < answered) return `${detail}: ${answered - counted} answered hits are missing from the counter`
+  return detail
+}
+
 /** The verdict, from the answers in arrival order and the counter's move over the run. */
 export function judge (options: Options, answers: HitOutcome[], counted: number): Report {
   const ok = answers.filter((answer) => answer.status === 200)
@@ -122,7 +130,7 @@ export function judge (options: Options, answers: HitOutcome[], counted: number)
       ok: served === options.workers && shares.every((n) => n >= low && n <= high),
       detail: `${spread} (allowed ${low}..${high})`
     },
-    { name: 'counter moved by exactly the hits answered', ok: counted === ok.length, detail: `+${counted} for ${ok.length} answered` },
+    { name: 'counter moved by exactly the hits answered', ok: counted === ok.length, detail: counterDetail(counted, ok.length) },
     { name: 'no number given twice', ok: new Set(numbers).size === numbers.length, detail: `${new Set(numbers).size} distinct of ${numbers.length}` }
   ]
   if (options.strict) {

@@ -1,9 +1,18 @@
 // Sending hits through the load balancer and reading its counts: the balance
 // check (hitcounter-check) is built on these, and the tests and benchmark use them.
-import type { HitReply, StatsReply } from '../worker/src/schemas.js'
+import { Value } from '@sinclair/typebox/value'
+import { ErrorReplySchema, type HitReply, type StatsReply } from '../worker/src/schemas.js'
 
-/** What became of one hit sent: status 0 when no HTTP answer came at all (then `hostname` holds the reason). */
+/** What became of one hit sent: for a failed one, `hostname` holds who refused it and why (status 0: no HTTP answer at all). */
 export interface HitOutcome { status: number, hostname: string, hits: number, ms: number }
+
+/** Who refused a hit and why: the worker (X-Served-By) or nginx, and the ErrorReply's message. */
+function failureReason (res: Response, body: string): string {
+  let reply: unknown
+  try { reply = JSON.parse(body) } catch { reply = undefined }
+  const why = Value.Check(ErrorReplySchema, reply) ? reply.message : body.trim().slice(0, 200)
+  return `${res.headers.get('x-served-by') ?? 'nginx'}: ${why}`
+}
 
 /** One hit, asked as JSON so its number can be checked; never throws, gives up after `timeoutMs`. */
 export async function hit (baseUrl: string, timeoutMs = 10000): Promise<HitOutcome> {
@@ -12,7 +21,7 @@ export async function hit (baseUrl: string, timeoutMs = 10000): Promise<HitOutco
     const res = await fetch(new URL('/', baseUrl), { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(timeoutMs) })
     const body = await res.text()
     const ms = performance.now() - started
-    if (res.status !== 200) return { status: res.status, hostname: res.headers.get('x-served-by') ?? body.trim(), hits: NaN, ms }
+    if (res.status !== 200) return { status: res.status, hostname: failureReason(res, body), hits: NaN, ms }
     const { hostname, hits } = JSON.parse(body) as HitReply
     return { status: res.status, hostname, hits, ms }
   } catch (err) {

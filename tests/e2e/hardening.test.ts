@@ -3,16 +3,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Value } from '@sinclair/typebox/value'
 import { Stack } from '../support/stack.js'
 import { ErrorReplySchema, type ErrorReply } from '../../worker/src/schemas.js'
+import { RETRY_AFTER_SECONDS } from '../../worker/src/errors.js'
+import { webErrorFiles } from '../../tools/web-errors.js'
+import { BROWSER_ACCEPT } from '../support/app.js'
+import { waitFor } from '../support/wait.js'
 
 // Bad input through nginx gets a clear 4xx and restarts nothing; the stack is
 // locked down where it can be checked from the outside. Traffic to 127.0.0.1 only.
 let stack: Stack
-let lifetimesBefore: Record<string, string>
 
-beforeAll(async () => {
-  stack = await Stack.up(2)
-  lifetimesBefore = await stack.lifetimes()
-})
+beforeAll(async () => { stack = await Stack.up(2) })
 afterAll(async () => { await stack?.down() })
 
 interface RawAnswer { status: number, head: string, body: string, ms: number }
@@ -37,16 +37,17 @@ const get = (target: string, headers = 'Host: localhost\r\n'): string => `GET ${
 
 describe('bad input gets a clear 4xx, in the one JSON error form', () => {
   it.each([
-    ['a 20 kB header', get('/', `Host: localhost\r\nX-Big: ${'a'.repeat(20 * 1024)}\r\n`), 400],
-    ['a 9 kB URL', get(`/?q=${'a'.repeat(9 * 1024)}`), 414],
-    ['a 20 kB body', `GET / HTTP/1.1\r\nHost: localhost\r\nContent-Length: ${20 * 1024}\r\nConnection: close\r\n\r\n${'a'.repeat(20 * 1024)}`, 413],
-    ['TRACE', 'TRACE / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n', 405],
-    ['an unknown method', 'BREW / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n', 405],
-    ['POST /', 'POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 3\r\nConnection: close\r\n\r\nx=1', 405],
-    ['path traversal', get('/../../etc/passwd'), 400],
-    ['an empty Host', get('/', 'Host:\r\n'), 400],
-    ['a negative Content-Length', 'GET / HTTP/1.1\r\nHost: localhost\r\nContent-Length: -1\r\nConnection: close\r\n\r\n', 400]
-  ])('%s: %i', async (_what, request, status) => {
+    ['a 20 kB header', 400, get('/', `Host: localhost\r\nX-Big: ${'a'.repeat(20 * 1024)}\r\n`)],
+    ['a 9 kB URL', 414, get(`/?q=${'a'.repeat(9 * 1024)}`)],
+    ['a 20 kB body', 413, `GET / HTTP/1.1\r\nHost: localhost\r\nContent-Length: ${20 * 1024}\r\nConnection: close\r\n\r\n${'a'.repeat(20 * 1024)}`],
+    ['TRACE', 405, 'TRACE / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n'],
+    ['an unknown method', 405, 'BREW / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n'],
+    ['POST /', 405, 'POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 3\r\nConnection: close\r\n\r\nx=1'],
+    ['path traversal', 400, get('/../../etc/passwd')],
+    ['an empty Host', 400, get('/', 'Host:\r\n')],
+    ['a negative Content-Length', 400, 'GET / HTTP/1.1\r\nHost: localhost\r\nContent-Length: -1\r\nConnection: close\r\n\r\n']
+  ])('%s: %i', async (_what, status, request) => {
+    const lifetimes = await stack.lifetimes()
     const answer = await raw(request)
     expect(answer.status).toBe(status)
     expect(answer.head).toMatch(/^Server: nginx$/m)
@@ -56,6 +57,17 @@ describe('bad input gets a clear 4xx, in the one JSON error form', () => {
     const reply = JSON.parse(answer.body) as unknown
     expect(Value.Check(ErrorReplySchema, reply), answer.body).toBe(true)
     expect((reply as ErrorReply).statusCode).toBe(status)
+    expect(await stack.lifetimes(), 'a container was restarted').toEqual(lifetimes)
+  })
+
+  it.each([
+    ['BREW', 405, 'BREW / HTTP/1.1\r\nHost: localhost\r\nAccept: text/html\r\nConnection: close\r\n\r\n'],
+    ['a 20 kB body', 413, `GET / HTTP/1.1\r\nHost: localhost\r\nAccept: text/html\r\nContent-Length: ${20 * 1024}\r\nConnection: close\r\n\r\n${'a'.repeat(20 * 1024)}`]
+  ])('%s from a browser: %i, the demo\'s error page (nginx\'s file)', async (_what, status, request) => {
+    const answer = await raw(request)
+    expect(answer.status).toBe(status)
+    expect(answer.head).toMatch(/^Content-Type: text\/html; charset=utf-8$/im)
+    expect(answer.body).toBe(webErrorFiles().get(`${status}.html`))
   })
 
   it('a method other than GET or HEAD on / says which are allowed', async () => {
@@ -82,8 +94,24 @@ describe('bad input gets a clear 4xx, in the one JSON error form', () => {
     expect(msToCutOff).toBeLessThan(8000)
   })
 
-  it('no container was restarted by any of it', async () => {
-    expect(await stack.lifetimes()).toEqual(lifetimesBefore)
+  it('with no worker at all: 503 with Retry-After, as JSON for curl and as a page that reloads itself for a browser', async () => {
+    await stack.scaleTo(0)
+    try {
+      const json = await fetch(stack.url)
+      expect(json.status).toBe(503)
+      expect(json.headers.get('retry-after')).toBe(String(RETRY_AFTER_SECONDS))
+      expect(json.headers.get('content-type')).toBe('application/json; charset=utf-8')
+      expect(await json.json()).toMatchObject({ statusCode: 503, message: 'no worker can take this hit right now, try again shortly' })
+      const page = await fetch(stack.url, { headers: { accept: BROWSER_ACCEPT } })
+      expect(page.status).toBe(503)
+      expect(page.headers.get('retry-after')).toBe(String(RETRY_AFTER_SECONDS))
+      expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8')
+      const html = await page.text()
+      expect(html).toBe(webErrorFiles().get('503.html'))
+      expect(html).toContain(`<meta http-equiv="refresh" content="${RETRY_AFTER_SECONDS}">`)
+    } finally {
+      await stack.scaleTo(2)
+    }
   })
 })
 
@@ -107,6 +135,17 @@ describe('hardening, checked from the outside', () => {
   })
 
   it('the logs say where the demo is, and carry no health checks', async () => {
+    const served = await stack.hits(4, 1)
+    const hosts = new Set(served.map((answer) => answer.hostname))
+    // nginx writes its access log once a second: its line for each of these hits names the worker, as X-Served-By does.
+    let accessLines: Array<{ uri: string, status: number, served_by: string }> = []
+    await waitFor('nginx to log the hits', async () => {
+      accessLines = (await stack.run('logs', '--no-color', 'web')).split('\n').map((line) => /\{"time".*\}$/.exec(line)?.[0])
+        .filter((line) => line !== undefined).map((line) => JSON.parse(line) as { uri: string, status: number, served_by: string })
+        .filter((line) => line.uri === '/' && line.status === 200)
+      return accessLines.length >= served.length
+    }, 10000, 250)
+    expect(new Set(accessLines.slice(-served.length).map((line) => line.served_by))).toEqual(hosts)
     const logs = await stack.run('logs', '--no-color')
     expect(logs).toContain(`hitcounter: open http://localhost:${stack.port}`)
     expect(logs.split('\n').filter((line) => /\/(readyz|healthz|nginx-health)/.test(line))).toEqual([])

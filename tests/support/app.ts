@@ -2,6 +2,9 @@ import type { FastifyInstance } from 'fastify'
 import { buildApp, type AppConfig } from '../../worker/src/app.js'
 import { waitFor } from './wait.js'
 
+/** What Chromium sends when it loads a page. */
+export const BROWSER_ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8'
+
 /** Builds the worker app (no listen) against `redisUrl` and waits until it can count. */
 export async function buildReadyApp (redisUrl: string, hostname = 'worker-test', config: Partial<AppConfig> = {}): Promise<FastifyInstance> {
   const app = await buildApp({ REDIS_URL: redisUrl, HOSTNAME: hostname, LOG_LEVEL: 'silent', REDIS_TIMEOUT_MS: 500, ...config })

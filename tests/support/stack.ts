@@ -89,6 +89,7 @@ export class Stack {
   /** The hostnames Docker gave the running workers (a container's short id). */
   async workerHostnames (): Promise<string[]> {
     const ids = await this.containerIds('worker')
+    if (ids.length === 0) return []
     const out = await sh('docker', ['inspect', '--format', '{{.Config.Hostname}} {{.State.Running}}', ...ids])
     return out.split('\n').filter((line) => line.endsWith(' true')).map((line) => line.split(' ')[0]!).sort()
   }

@@ -16,7 +16,8 @@ describe('judge: one line per check', () => {
     ['an even rotation', options(), hosts('a b c a b c'), 6, [], '2..2 (allowed 1..3)'],
     ['one worker missing', options(), hosts('a b a b a b'), 6, ['exactly 3 workers served', 'spread within ±25 % of an even share'], '3..3 (allowed 1..3)'],
     ['a lopsided spread', options({ hits: 12 }), hosts('a a a a a a a a b c b c'), 12, ['spread within ±25 % of an even share'], '2..8 (allowed 3..5)'],
-    ['a counter that moved too far', options(), hosts('a b c a b c'), 7, ['counter moved by exactly the hits answered'], '+7 for 6 answered'],
+    ['another client hitting', options(), hosts('a b c a b c'), 7, ['counter moved by exactly the hits answered'], '+7 for 6 answered: 1 more were counted than this check sent, so another client'],
+    ['a lost count', options(), hosts('a b c a b c'), 5, ['counter moved by exactly the hits answered'], '+5 for 6 answered: 1 answered hits are missing from the counter'],
     ['a failed hit', options(), [...hosts('a b c a b'), failed(503, 'no worker can take this hit')], 5, ['every hit answered 200'], '5/6'],
     ['nothing served', options(), [failed(0, 'ECONNREFUSED')], 0, ['every hit answered 200', 'exactly 3 workers served', 'spread within ±25 % of an even share'], 'no worker served (allowed 0..0)'],
     ['strict rotation broken', options({ strict: true }), hosts('a b c a a b'), 6, ['strict rotation'], 'hits 3..5: c a a']

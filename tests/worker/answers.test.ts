@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import type { FastifyInstance } from 'fastify'
 import { RedisServer } from '../support/redis-server.js'
-import { buildReadyApp } from '../support/app.js'
+import { BROWSER_ACCEPT, buildReadyApp } from '../support/app.js'
 import type { StatsReply } from '../../worker/src/schemas.js'
 
 let redis: RedisServer
@@ -37,7 +37,7 @@ describe('GET / counts one hit and answers in the form asked for', () => {
   })
 
   it('answers a browser with an HTML page showing the hostname and the number', async () => {
-    const res = await app.inject({ url: '/', headers: { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' } })
+    const res = await app.inject({ url: '/', headers: { accept: BROWSER_ACCEPT } })
     expect(res.statusCode).toBe(200)
     expect(res.headers['content-type']).toBe('text/html; charset=utf-8')
     expect(res.body).toMatch(/^<!doctype html>/)
@@ -109,6 +109,19 @@ describe('bad requests get a clear JSON error and count nothing', () => {
     expect(res.headers.allow).toBe('GET, HEAD')
     expect(res.json()).toMatchObject({ statusCode: 405, error: 'Method Not Allowed' })
     expect(await total()).toBe(0)
+  })
+
+  it.each([
+    ['an unknown path', 'GET', '/nope', 404, 'no route for GET /nope'],
+    ['POST /', 'POST', '/', 405, 'POST is not allowed on /; use GET, HEAD']
+  ] as const)('%s asked by a browser: the same error as a page of the demo, which does not reload itself', async (_what, method, url, status, message) => {
+    const res = await app.inject({ method, url, headers: { accept: BROWSER_ACCEPT } })
+    expect(res.statusCode).toBe(status)
+    expect(res.headers['content-type']).toBe('text/html; charset=utf-8')
+    expect(res.headers['retry-after']).toBeUndefined()
+    expect(res.body).toMatch(/^<!doctype html>/)
+    expect(res.body).toContain(`<p data-testid="error-message">${message}</p>`)
+    expect(res.body).not.toContain('http-equiv="refresh"')
   })
 
   it('an error Redis replies with is a 500 saying only "internal error"', async () => {

@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { RedisServer } from '../support/redis-server.js'
 import { WorkerProcess } from '../support/worker-process.js'
 import { waitFor } from '../support/wait.js'
+import { BROWSER_ACCEPT } from '../support/app.js'
+import { RETRY_AFTER_SECONDS } from '../../worker/src/errors.js'
 
 let redis: RedisServer
 beforeAll(async () => { redis = await RedisServer.start() })
@@ -57,6 +59,14 @@ describe('the running worker', () => {
       const later = await timed()
       expect(later.res.status).toBe(503)
       expect(later.ms).toBeLessThan(100)
+      expect(later.res.headers.get('retry-after')).toBe(String(RETRY_AFTER_SECONDS))
+      // A browser gets the demo's error page, which names the cause and loads the hit page again by itself.
+      const page = await fetch(`${worker.url}/`, { headers: { accept: BROWSER_ACCEPT } })
+      expect(page.status).toBe(503)
+      expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8')
+      const html = await page.text()
+      expect(html).toContain('Redis is not reachable')
+      expect(html).toContain(`<meta http-equiv="refresh" content="${RETRY_AFTER_SECONDS}">`)
       expect((await fetch(`${worker.url}/readyz`)).status).toBe(503)
       expect((await fetch(`${worker.url}/healthz`)).status).toBe(200)
 

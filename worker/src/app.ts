@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto'
-import { STATUS_CODES } from 'node:http'
 import { pino } from 'pino'
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify'
 import accepts from '@fastify/accepts'
@@ -13,6 +12,7 @@ import statsRoutes from './routes/stats.js'
 import healthRoutes from './routes/health.js'
 import assetRoutes from './routes/assets.js'
 import { OneLinePerRequest } from './request-log.js'
+import { sendError } from './errors.js'
 
 const REQUEST_ID = /^[A-Za-z0-9_-]{1,64}$/
 
@@ -71,12 +71,9 @@ export async function buildApp (config: AppConfig): Promise<FastifyInstance> {
       const reason = err.cause instanceof Error ? `${err.message}: ${err.cause.message}` : err.message
       request.log[statusCode === 503 ? 'warn' : 'error']({ reason, errorName: err.name }, 'request failed')
     }
-    const message = statusCode === 500 ? 'internal error' : err.message
-    return await reply.code(statusCode).send({ statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message })
+    return await sendError(request, reply, statusCode, statusCode === 500 ? 'internal error' : err.message)
   })
-  app.setNotFoundHandler(async (request, reply) => {
-    return await reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `no route for ${request.method} ${request.url}` })
-  })
+  app.setNotFoundHandler(async (request, reply) => await sendError(request, reply, 404, `no route for ${request.method} ${request.url}`))
 
   await app.register(accepts)
   await app.register(drain)

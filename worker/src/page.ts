@@ -1,12 +1,11 @@
+import { escapeHtml } from './html.js'
+
 export interface HitView {
   hostname: string
   hits: number
   /** The serving worker's colour (see the slot-N classes in live.css); null: not known yet. */
   colourSlot: number | null
 }
-
-const escapes: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }
-const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (c) => escapes[c] ?? c)
 
 /** How many colours the live view has; slots beyond reuse them. */
 export const COLOURS = 10

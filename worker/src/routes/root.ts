@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { renderHitPage } from '../page.js'
-import { HitReplySchema, type HitReply } from '../schemas.js'
+import { ErrorReplySchema, HitReplySchema, type HitReply } from '../schemas.js'
+import { sendError } from '../errors.js'
 
 const ALLOWED = 'GET, HEAD'
 // The page runs only its own script and style, and talks only to its own origin.
@@ -10,7 +11,7 @@ const PAGE_POLICY = "default-src 'none'; script-src 'self'; style-src 'self'; co
 export default async function rootRoutes (app: FastifyInstance, opts: { hostname: string }): Promise<void> {
   const { hostname } = opts
 
-  app.get('/', { exposeHeadRoute: false, schema: { response: { 200: HitReplySchema } } }, async (request, reply) => {
+  app.get('/', { exposeHeadRoute: false, schema: { response: { 200: HitReplySchema, '4xx': ErrorReplySchema, '5xx': ErrorReplySchema } } }, async (request, reply) => {
     const hit = await app.counter.hit(request.id)
     switch (request.accepts().type(['text/plain', 'text/html', 'application/json'])) {
       case 'text/html':
@@ -31,11 +32,7 @@ export default async function rootRoutes (app: FastifyInstance, opts: { hostname
     method: ['POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
     url: '/',
     onRequest: async (request, reply) => {
-      await reply.code(405).header('allow', ALLOWED).send({
-        statusCode: 405,
-        error: 'Method Not Allowed',
-        message: `${request.method} is not allowed on /; use ${ALLOWED}`
-      })
+      await sendError(request, reply.header('allow', ALLOWED), 405, `${request.method} is not allowed on /; use ${ALLOWED}`)
     },
     handler: async () => undefined
   })
