@@ -1,14 +1,12 @@
 import { escapeHtml } from './html.js'
+import { colourClass, WORKER_COLOURS } from './colours.js'
 
 export interface HitView {
   hostname: string
   hits: number
-  /** The serving worker's colour (see the slot-N classes in live.css); null: not known yet. */
+  /** The serving worker's colour slot (see colours.ts); null: not known yet. */
   colourSlot: number | null
 }
-
-/** How many colours the live view has; slots beyond reuse them. */
-export const COLOURS = 10
 
 /**
  * The answer a browser gets: which worker served this hit and its number, and
@@ -18,19 +16,19 @@ export const COLOURS = 10
  */
 export function renderHitPage ({ hostname, hits, colourSlot }: HitView): string {
   const host = escapeHtml(hostname)
-  const colour = colourSlot === null ? '' : ` slot-${colourSlot % COLOURS}`
   return `<!doctype html>
-<html lang="en">
+<html lang="en" data-colours="${WORKER_COLOURS.length}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>hitcounter: ${host}</title>
 <link rel="stylesheet" href="/live.css">
+<link rel="stylesheet" href="/colours.css">
 <script src="/live.js" defer></script>
 </head>
 <body>
 <main>
-  <section id="hit" class="hit${colour}" data-hostname="${host}" data-hits="${hits}" data-slot="${colourSlot ?? ''}">
+  <section id="hit" class="hit ${colourClass(colourSlot)}" data-hostname="${host}" data-hits="${hits}" data-slot="${colourSlot ?? ''}">
     <p class="hello">Hello World I am <strong class="host" data-testid="hostname">${host}</strong>!</p>
     <p class="count"><span data-testid="hits">${hits}</span> times.</p>
   </section>

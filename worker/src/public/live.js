@@ -13,8 +13,8 @@ const WINDOW = 60
 /** How long a worker that left stays on view, at zero, fading. */
 const FADE_MS = 4000
 const SEQUENCE_LENGTH = 20
-/** Colours, as the slot-N classes in live.css. */
-const COLOURS = 10
+/** How many colours /colours.css has (worker/src/colours.ts; the page says). */
+const COLOURS = Number(document.documentElement.dataset.colours)
 const SVG = 'http://www.w3.org/2000/svg'
 
 /**
