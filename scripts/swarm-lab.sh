@@ -29,8 +29,9 @@ workers=${LAB_WORKERS:-6}
 nodes=(n1 n2 n3)
 node_image=$lab/node:latest
 stack=hitcounter
-# What every node needs: the two images compose builds, and Redis.
-images=(hitcounter/web:latest hitcounter/worker:latest redis:8)
+# What every node needs: the two images compose builds (named after the lab, as
+# a compose project of that name names them), and Redis.
+images=("$lab/web:latest" "$lab/worker:latest" redis:8)
 
 say() { printf 'swarm-lab: %s\n' "$*"; }
 die() { printf 'swarm-lab: error: %s\n' "$*" >&2; exit 1; }
@@ -97,8 +98,8 @@ up() {
   say "base images"
   bash "$root/scripts/offline-images.sh" | sed 's/^/  /'
   say "building the images (docker compose build) and the node image"
-  # The lab runs the images under their default names (no registry): REGISTRY and TAG do not apply here.
-  env -u REGISTRY -u TAG bash "$root/scripts/compose.sh" -f "$root/docker-compose.yml" build --quiet web worker
+  # Images of the lab's own ($lab/...:latest, no registry): REGISTRY and TAG do not apply here.
+  env -u REGISTRY -u TAG bash "$root/scripts/compose.sh" -f "$root/docker-compose.yml" -p "$lab" build --quiet web worker
   docker build --quiet -t "$node_image" -f "$root/scripts/lab/node.Dockerfile" "$root/scripts/lab" >/dev/null
 
   say "starting nodes ${nodes[*]} (each its own Docker Engine)"
@@ -129,7 +130,7 @@ up() {
   rm -f "$archive"
 
   say "deploying deploy/swarm/hitcounter.yml ($workers workers)"
-  docker exec -e HTTP_PORT=80 -e WORKERS="$workers" "$(container n1)" \
+  docker exec -e HTTP_PORT=80 -e WORKERS="$workers" -e REGISTRY="$lab" -e TAG=latest "$(container n1)" \
     docker stack deploy --resolve-image never -c /lab/deploy/swarm/hitcounter.yml "$stack" >/dev/null
   wait_until "all $workers workers to serve a hit" 240 all_workers_served
   for i in 0 1 2; do
@@ -148,7 +149,9 @@ down() {
   [ -z "$ids" ] || docker rm -f $ids >/dev/null
   for node in "${nodes[@]}"; do docker volume rm -f "$lab-$node" >/dev/null; done
   docker network rm "$lab" >/dev/null 2>&1 || true
-  say "down: no lab node, volume or network is left"
+  # The lab's own names for the images (the layers stay, shared with the project's).
+  docker image rm "$node_image" "${images[@]:0:2}" >/dev/null 2>&1 || true
+  say "down: no lab node, volume, network or image name is left"
 }
 
 command=${1:-}

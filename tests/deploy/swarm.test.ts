@@ -13,11 +13,15 @@ interface Service {
 const stack = async (): Promise<{ services: Record<string, Service> }> => parse(await readFile('deploy/swarm/hitcounter.yml', 'utf8'))
 
 describe('the Swarm stack file', () => {
-  it('takes our images from REGISTRY and TAG (defaults as compose builds them)', async () => {
+  it('takes our images from REGISTRY and TAG; compose names its own after the project (two clones keep theirs)', async () => {
     const { services } = await stack()
-    const image = (name: string): string => ['$', '{REGISTRY:-hitcounter}/', name, ':$', '{TAG:-latest}'].join('')
-    expect(services.web!.image).toBe(image('web'))
-    expect(services.worker!.image).toBe(image('worker'))
+    const image = (registry: string, name: string): string => ['$', `{REGISTRY:-${registry}}/`, name, ':$', '{TAG:-latest}'].join('')
+    expect(services.web!.image).toBe(image('hitcounter', 'web'))
+    expect(services.worker!.image).toBe(image('hitcounter', 'worker'))
+    const compose = parse(await readFile('docker-compose.yml', 'utf8')) as { services: Record<string, { image: string }> }
+    const project = ['$', '{COMPOSE_PROJECT_NAME}'].join('')
+    expect(compose.services.web!.image).toBe(image(project, 'web'))
+    expect(compose.services.worker!.image).toBe(image(project, 'worker'))
   })
 
   it('runs nginx on every node, and one Redis and one sentinel per node, with no virtual IP', async () => {

@@ -79,6 +79,8 @@ export class Stack {
 
   async down (): Promise<void> {
     await this.run('down', '--volumes', '--remove-orphans', '--timeout', '5')
+    // The project's own image names (docker-compose.yml names images after the project); the layers stay.
+    await sh('docker', ['image', 'rm', `${this.project}/web:latest`, `${this.project}/worker:latest`]).catch(() => undefined)
   }
 
   /** Full ids of the containers of a service, or of the whole stack. */

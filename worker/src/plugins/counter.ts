@@ -42,12 +42,13 @@ export const PER_WORKER_KEY = 'hits:by-worker'
  * The hits' ids are remembered in one hash per window of this many seconds
  * (Redis's clock), field = id, value = "number worker". A try looks in the
  * current window, the two before and the one after, so an id is found for at
- * least 2 windows (20 s) after it was counted: longer than all the tries of one
- * hit can span (nginx's window for them, web/tries.conf, then at most
- * REDIS_TIMEOUT_MS of the last try: tests/deploy/timing.test.ts checks it), less
- * any difference between the clocks of two primaries a failover went between.
+ * least 2 windows (40 s) after it was counted: longer than all the tries of one
+ * hit can span (nginx's two passes over the workers, web/tries.conf, then at
+ * most REDIS_TIMEOUT_MS of the last try: 38.5 s on Swarm;
+ * tests/deploy/timing.test.ts checks it), less any difference between the
+ * clocks of two primaries a failover went between.
  */
-export const ID_WINDOW_SECONDS = 10
+export const ID_WINDOW_SECONDS = 20
 const ID_WINDOW_PREFIX = 'hits:ids:'
 /** Where the ids counted in the window that holds `unixSeconds` are kept; the hash goes 4 windows after it began. */
 export const idWindowKey = (unixSeconds: number): string => `${ID_WINDOW_PREFIX}${Math.floor(unixSeconds / ID_WINDOW_SECONDS)}`
