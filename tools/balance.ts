@@ -142,7 +142,8 @@ export function judge (options: Options, answers: HitOutcome[], counted: number)
       detail: broken === -1 ? `every ${options.workers} in a row distinct` : `hits ${broken + 1}..${broken + options.workers}: ${hosts.slice(broken, broken + options.workers).join(' ')}`
     })
   }
-  const failures = [...new Set(failedAnswers.map((answer) => `${answer.status === 0 ? 'no answer' : answer.status}: ${answer.hostname}`))]
+  const failures = [...new Set(failedAnswers.map((answer) =>
+    `${answer.status === 0 ? 'no answer' : answer.status} from ${answer.hostname === '' ? 'nginx' : answer.hostname}: ${answer.reason}`))]
   return { ok: checks.every((check) => check.ok), options, answered: ok.length, failed: failedAnswers.length, perWorker, counted, checks, failures }
 }
 

@@ -3,15 +3,17 @@
 import { Value } from '@sinclair/typebox/value'
 import { ErrorReplySchema, type HitReply, type StatsReply } from '../worker/src/schemas.js'
 
-/** What became of one hit sent: for a failed one, `hostname` holds who refused it and why (status 0: no HTTP answer at all). */
-export interface HitOutcome { status: number, hostname: string, hits: number, ms: number }
+/**
+ * What became of one hit sent: who answered (X-Served-By; '' when nginx itself
+ * answered, or nothing did: status 0) and, for a failed hit, why (its ErrorReply's message).
+ */
+export interface HitOutcome { status: number, hostname: string, hits: number, ms: number, reason: string }
 
-/** Who refused a hit and why: the worker (X-Served-By) or nginx, and the ErrorReply's message. */
-function failureReason (res: Response, body: string): string {
+/** Why a hit was refused: its ErrorReply's message, or the start of whatever else came back. */
+function failureReason (body: string): string {
   let reply: unknown
   try { reply = JSON.parse(body) } catch { reply = undefined }
-  const why = Value.Check(ErrorReplySchema, reply) ? reply.message : body.trim().slice(0, 200)
-  return `${res.headers.get('x-served-by') ?? 'nginx'}: ${why}`
+  return Value.Check(ErrorReplySchema, reply) ? reply.message : body.trim().slice(0, 200)
 }
 
 /** One hit, asked as JSON so its number can be checked; never throws, gives up after `timeoutMs`. */
@@ -21,11 +23,11 @@ export async function hit (baseUrl: string, timeoutMs = 10000): Promise<HitOutco
     const res = await fetch(new URL('/', baseUrl), { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(timeoutMs) })
     const body = await res.text()
     const ms = performance.now() - started
-    if (res.status !== 200) return { status: res.status, hostname: failureReason(res, body), hits: NaN, ms }
+    if (res.status !== 200) return { status: res.status, hostname: res.headers.get('x-served-by') ?? '', hits: NaN, ms, reason: failureReason(body) }
     const { hostname, hits } = JSON.parse(body) as HitReply
-    return { status: res.status, hostname, hits, ms }
+    return { status: res.status, hostname, hits, ms, reason: '' }
   } catch (err) {
-    return { status: 0, hostname: (err as Error).message, hits: NaN, ms: performance.now() - started }
+    return { status: 0, hostname: '', hits: NaN, ms: performance.now() - started, reason: (err as Error).message }
   }
 }
 

@@ -33,6 +33,7 @@ async function stallRedis (ms: number): Promise<void> {
 
 describe('workers come and go under load with no failed hit', () => {
   it('scale down 5 -> 2: 0 failed hits, counted exactly, per worker too', async () => {
+    await stack.scaleTo(5)
     const run = await underLoad(async () => { await stack.run('up', '-d', '--no-recreate', '--scale', 'worker=2') })
     expectExact('scale down 5 -> 2', run)
     expect(await stack.workerHostnames()).toHaveLength(2)
@@ -41,11 +42,14 @@ describe('workers come and go under load with no failed hit', () => {
   it('a worker killed (SIGKILL) under load: 0 failed hits, counted exactly, per worker too', async () => {
     await stack.scaleTo(3)
     const [victim] = await stack.containerIds('worker')
+    const lifeBefore = await stack.inspect(victim!, '{{.State.StartedAt}} {{.State.Running}}')
     // Hits in flight on the killed worker may have been counted there: nginx
     // tries them again on another worker with the same id, which answers the
     // same number and takes the credit.
     const run = await underLoad(async () => { await stack.kill(victim!) })
     expectExact('kill -9 one of 3 workers', run)
+    // It was killed: stopped, or started again by its restart policy.
+    expect(await stack.inspect(victim!, '{{.State.StartedAt}} {{.State.Running}}')).not.toBe(lifeBefore)
   })
 
   it('rolling restart of every worker: 0 failed hits, counted exactly, all containers new', async () => {
@@ -68,6 +72,8 @@ describe('Redis stalls are ridden out', () => {
     const after = await stack.stats()
     console.log(`Redis stalled ${ms} ms: the hit answered ${answer.status} after ${answer.ms.toFixed(0)} ms; counter +${after.total - before.total}`)
     expect(answer.status).toBe(200)
+    // The stall happened: the hit, sent a moment after the pause began, waited for its end.
+    expect(answer.ms).toBeGreaterThan(ms / 2)
     expect(answer.hits).toBe(before.total + 1)
     expect(after.total).toBe(before.total + 1)
   })
@@ -80,6 +86,8 @@ describe('Redis stalls are ridden out', () => {
       await stallRedis(800)
     }, 3000)
     expectExact('8 clients, Redis stalled 0.8 s twice', run)
+    // The stalls happened: the hits in flight then waited for their end.
+    expect(Math.max(...run.answers.map((answer) => answer.ms))).toBeGreaterThan(600)
   })
 })
 
@@ -111,26 +119,28 @@ describe('Redis and the whole stack going away', () => {
     await stack.scaleTo(3)
     const workersBefore = await stack.lifetimes('worker')
     const totalBefore = (await stack.stats()).total
-    await stack.run('stop', 'redis')
-
-    // The first hits wait out their budget (REDIS_TIMEOUT_MS, 2 s) for a Redis
-    // that may come back; once it has been away longer, 503 at once.
-    const duringOutage = await stack.hits(40, 4)
-    const slowest = Math.max(...duringOutage.map((answer) => answer.ms))
-    const fastest = Math.min(...duringOutage.map((answer) => answer.ms))
-    console.log(`Redis stopped: ${duringOutage.length} hits, statuses ${[...new Set(duringOutage.map((answer) => answer.status))].join(',')}, slowest ${slowest.toFixed(0)} ms, fastest ${fastest.toFixed(0)} ms`)
-    expect(duringOutage.filter((answer) => answer.status !== 503)).toEqual([])
-    // The worker's own 503 (X-Served-By names it), not nginx's "no worker": no worker was taken out of the pool.
     const workers = await stack.workerHostnames()
-    expect(duringOutage.filter((answer) => !workers.includes(answer.hostname))).toEqual([])
-    const res = await fetch(stack.url)
-    expect(await res.json()).toMatchObject({ statusCode: 503, message: 'counter unavailable: Redis is not reachable, try again shortly' })
-    expect(slowest).toBeLessThan(3000)
-    expect(fastest).toBeLessThan(200)
-    for (const path of ['/healthz', '/live.js', '/live.css']) expect((await fetch(`${stack.url}${path}`)).status, path).toBe(200)
+    await stack.run('stop', 'redis')
+    try {
+      // The first hits wait out their budget (REDIS_TIMEOUT_MS, 2 s) for a Redis
+      // that may come back; once it has been away longer, 503 at once.
+      const duringOutage = await stack.hits(40, 4)
+      const slowest = Math.max(...duringOutage.map((answer) => answer.ms))
+      const fastest = Math.min(...duringOutage.map((answer) => answer.ms))
+      console.log(`Redis stopped: ${duringOutage.length} hits, statuses ${[...new Set(duringOutage.map((answer) => answer.status))].join(',')}, slowest ${slowest.toFixed(0)} ms, fastest ${fastest.toFixed(0)} ms`)
+      expect(duringOutage.filter((answer) => answer.status !== 503)).toEqual([])
+      // The worker's own 503 (X-Served-By names it), not nginx's "no worker": no worker was taken out of the pool.
+      expect(duringOutage.filter((answer) => !workers.includes(answer.hostname))).toEqual([])
+      const res = await fetch(stack.url)
+      expect(await res.json()).toMatchObject({ statusCode: 503, message: 'counter unavailable: Redis is not reachable, try again shortly' })
+      expect(slowest).toBeLessThan(3000)
+      expect(fastest).toBeLessThan(200)
+      for (const path of ['/healthz', '/live.js', '/live.css', '/colours.css']) expect((await fetch(`${stack.url}${path}`)).status, path).toBe(200)
+    } finally {
+      await stack.run('start', 'redis')
+    }
 
     // Each worker reconnects by itself (within about a second of Redis coming back).
-    await stack.run('start', 'redis')
     const recovery: HitOutcome[] = []
     const counting = (host: string): boolean => recovery.some((answer) => answer.status === 200 && answer.hostname === host)
     const msToRecover = await waitFor('every worker to count again', async () => {

@@ -147,7 +147,7 @@ describe('three nodes, one stack', () => {
     const counted = run.after.total - run.before.total
     const why = new Map<string, number>()
     for (const answer of run.answers) {
-      if (answer.status !== 200) why.set(`${answer.status} ${answer.hostname}`.slice(0, 80), (why.get(`${answer.status} ${answer.hostname}`.slice(0, 80)) ?? 0) + 1)
+      if (answer.status !== 200) why.set(`${answer.status} ${answer.reason}`.slice(0, 80), (why.get(`${answer.status} ${answer.reason}`.slice(0, 80)) ?? 0) + 1)
     }
     console.log('failed, by answer:', Object.fromEntries(why))
     const newPrimary = await lab.primaryNode()

@@ -16,6 +16,7 @@ const sleep = async (ms: number): Promise<void> => { await new Promise((resolve)
 
 describe(`${WIDE} workers on this machine`, () => {
   it(`scaled 3 -> ${WIDE} under load: no hit fails, and all ${WIDE} serve`, async () => {
+    await stack.scaleTo(3)
     const before = await stack.stats()
     const load = stack.load(4)
     const started = Date.now()

@@ -112,6 +112,11 @@ export class Stack {
     await sh('docker', ['network', 'disconnect', `${this.project}_${network}`, id])
   }
 
+  /** Attaches a container to one of the stack's networks again, under `aliases`. */
+  async connect (id: string, network: string, aliases: string[]): Promise<void> {
+    await sh('docker', ['network', 'connect', ...aliases.flatMap((alias) => ['--alias', alias]), `${this.project}_${network}`, id])
+  }
+
   async kill (id: string): Promise<void> {
     await sh('docker', ['kill', '--signal', 'KILL', id])
   }

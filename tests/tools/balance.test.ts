@@ -7,8 +7,8 @@ const options = (overrides: Partial<Options> = {}): Options => ({
   url: 'http://localhost:8080', workers: 3, hits: 6, concurrency: 1, tolerance: 0.25, strict: false, settleSeconds: 0, ...overrides
 })
 let next = 0
-const served = (hostname: string): HitOutcome => ({ status: 200, hostname, hits: ++next, ms: 1 })
-const failed = (status: number, reason: string): HitOutcome => ({ status, hostname: reason, hits: NaN, ms: 1 })
+const served = (hostname: string): HitOutcome => ({ status: 200, hostname, hits: ++next, ms: 1, reason: '' })
+const failed = (status: number, reason: string): HitOutcome => ({ status, hostname: '', hits: NaN, ms: 1, reason })
 const hosts = (names: string): HitOutcome[] => names.split(' ').map(served)
 
 describe('judge: one line per check', () => {
