@@ -1,7 +1,7 @@
 // nginx's own error answers, declared once: their messages here, their two
 // forms (the JSON ErrorReply, the HTML page) made by the worker's own functions.
-// `npm run web-errors` writes them to web/errors/, which web/nginx.conf serves
-// by the client's Accept header; a test checks the files are what this makes.
+// web/Dockerfile writes them into the image (write-web-errors.ts), and
+// web/nginx.conf serves them by the client's Accept header.
 import { errorReply, renderErrorPage } from '../worker/src/errors.js'
 
 /** Each status nginx may answer by itself (494, a header too large, is sent as 400), with its message. */

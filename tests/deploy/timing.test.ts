@@ -54,6 +54,6 @@ describe('nginx\'s tries against the workers\' budget and the id window', () => 
     const conf = await readFile('web/nginx.conf', 'utf8')
     expect(conf).toMatch(/^\s*include \/etc\/nginx\/tries\.conf;$/m)
     expect(conf).not.toMatch(/^\s*proxy_(read|connect|next_upstream)_timeout/m)
-    expect(await readFile('web/Dockerfile', 'utf8')).toMatch(/^COPY nginx\.conf tries\.conf .*\/etc\/nginx\/$/m)
+    expect(await readFile('web/Dockerfile', 'utf8')).toMatch(/^COPY web\/nginx\.conf web\/tries\.conf .*\/etc\/nginx\/$/m)
   })
 })

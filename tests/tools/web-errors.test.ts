@@ -1,32 +1,29 @@
-import { readdir, readFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { describe, expect, it } from 'vitest'
 import { Value } from '@sinclair/typebox/value'
 import { NGINX_ERRORS, webErrorFiles } from '../../tools/web-errors.js'
 import { ErrorReplySchema } from '../../worker/src/schemas.js'
 
-// nginx's error answers are files made from one declaration; these tests keep the two in step.
-describe("nginx's error files (web/errors/)", () => {
-  it('are exactly what tools/web-errors.ts makes (run `npm run web-errors` after changing it)', async () => {
-    const made = webErrorFiles()
-    expect((await readdir('web/errors')).sort()).toEqual([...made.keys()].sort())
-    for (const [name, content] of made) expect(await readFile(`web/errors/${name}`, 'utf8'), name).toBe(content)
-  })
+// nginx's error answers are files made from one list; these tests keep nginx's config in step with it.
+describe("nginx's error files", () => {
+  const files = webErrorFiles()
 
-  it.each(NGINX_ERRORS)('%i: the JSON is an ErrorReply of that status, the page names the same message', async (status, message) => {
-    const reply = JSON.parse(await readFile(`web/errors/${status}.json`, 'utf8')) as unknown
+  it.each(NGINX_ERRORS)('%i: the JSON is an ErrorReply of that status, the page names the same message', (status, message) => {
+    const reply = JSON.parse(files.get(`${status}.json`)!) as unknown
     expect(Value.Check(ErrorReplySchema, reply)).toBe(true)
     expect(reply).toMatchObject({ statusCode: status, message })
-    const page = await readFile(`web/errors/${status}.html`, 'utf8')
+    const page = files.get(`${status}.html`)!
     expect(page).toContain(`<p data-testid="error-message">${message}</p>`)
     expect(page).not.toMatch(/nginx/i)
   })
 
-  it('nginx sends each status to its file, and only those', async () => {
+  it('nginx sends each listed status to its file, and only those', async () => {
     const conf = await readFile('web/errors.conf', 'utf8') + await readFile('web/nginx.conf', 'utf8')
     const routed = [...conf.matchAll(/^\s*error_page ([\d ]+?) (?:=\d+ )?\/\.errors\/(\d+)\.\$error_format;$/gm)]
       .flatMap(([, codes, file]) => codes!.split(' ').map((code) => [Number(code), Number(file)] as const))
     const statuses = NGINX_ERRORS.map(([status]) => status)
     expect(new Set(routed.map(([, file]) => file))).toEqual(new Set(statuses))
     expect(routed.filter(([code, file]) => code !== file)).toEqual([[494, 400]])
+    expect([...files.keys()].sort()).toEqual(statuses.flatMap((status) => [`${status}.html`, `${status}.json`]).sort())
   })
 })

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import { RedisServer } from '../support/redis-server.js'
 import { BROWSER_ACCEPT, buildReadyApp } from '../support/app.js'
 import type { StatsReply } from '../../worker/src/schemas.js'
+import { WORKER_COLOURS } from '../../worker/src/colours.js'
 
 let redis: RedisServer
 let app: FastifyInstance
@@ -92,6 +93,17 @@ describe('requests that must not count', () => {
     const style = await app.inject('/live.css')
     expect(style.headers['content-type']).toBe('text/css; charset=utf-8')
     expect(await total()).toBe(1)
+  })
+})
+
+describe('the workers\' colours', () => {
+  it('/colours.css has one class per colour, the page links it and tells its script how many there are', async () => {
+    const css = await app.inject('/colours.css')
+    expect(css.headers['content-type']).toBe('text/css; charset=utf-8')
+    WORKER_COLOURS.forEach((colour, slot) => { expect(css.body).toContain(`.slot-${slot} { --worker: ${colour}; }`) })
+    const page = await app.inject({ url: '/', headers: { accept: BROWSER_ACCEPT } })
+    expect(page.body).toContain(`<html lang="en" data-colours="${WORKER_COLOURS.length}">`)
+    expect(page.body).toContain('<link rel="stylesheet" href="/colours.css">')
   })
 })
 
