@@ -92,6 +92,72 @@ describe('refreshing the page, the workers take strict turns at any pace', () =>
   })
 })
 
+/** The recent-hits list as the page shows it: [hostname, hit number], newest first. */
+async function recentHits (): Promise<Array<[string, number]>> {
+  return await page.getByTestId('recent-hits').locator('li').evaluateAll((items) => items.map((item) =>
+    [item.textContent ?? '', Number((item as HTMLElement).dataset.hits)] as [string, number]))
+}
+
+/** The highest point any worker's line reaches in the chart, in hits/s of its scale (0: all flat). */
+const chartPeak = async (): Promise<number> => await page.locator('#chart polyline').evaluateAll((lines) =>
+  Math.max(0, ...lines.flatMap((line) => (line.getAttribute('points') ?? '').split(' ').map((point) => 200 - Number(point.split(',')[1] ?? 200)))))
+
+describe('the page tells the story, whoever hits', () => {
+  it('3 workers, 8 reloads 1.5 s apart: the recent hits list those 8 hosts in order, and the chart shows their rates', async () => {
+    await stack.scaleTo(3)
+    const shown: Array<[string, number]> = []
+    await page.goto(stack.url)
+    for (let i = 0; i < 8; i++) {
+      await page.waitForTimeout(1500)
+      await page.reload()
+      shown.push([await page.getByTestId('hostname').innerText(), Number(await page.getByTestId('hits').innerText())])
+    }
+    // On first paint after the last reload, rendered by the worker: no poll has run yet.
+    expect((await recentHits()).slice(0, 8)).toEqual(shown.reverse())
+    expect(await chartPeak()).toBeGreaterThan(0)
+    await page.screenshot({ path: `${ARTIFACTS}/live-view-after-8-reloads.png`, fullPage: true })
+  })
+
+  it('hits sent from outside the page (curl, the balance check) appear in its list within 2 s', async () => {
+    await stack.scaleTo(3)
+    await page.goto(stack.url)
+    const sent = await stack.hits(3, 1)
+    const expected = sent.map((answer): [string, number] => [answer.hostname, answer.hits]).reverse()
+    await expect.poll(async () => (await recentHits()).slice(0, 3), { timeout: 2000, interval: 100 }).toEqual(expected)
+  })
+
+  it('Redis stopped while the page hits: it says so within 2 s and shows no worker counting; Redis back: it recovers by itself within 3 s', async () => {
+    await keepHitting(3, '5')
+    await stack.run('stop', 'redis')
+    try {
+      await expect.poll(async () => await page.getByTestId('trouble').innerText(), { timeout: 2000, interval: 100 })
+        .toBe('Redis is not reachable: hits are not being counted.')
+      await expect.poll(serving, { timeout: 2000, interval: 100 }).toBe('0')
+      await expect.poll(hostsWithHits, { timeout: 3000, interval: 100 }).toEqual([])
+    } finally {
+      await stack.run('start', 'redis')
+    }
+    await expect.poll(async () => await page.getByTestId('trouble').isHidden(), { timeout: 3000, interval: 100 }).toBe(true)
+    await expect.poll(serving, { timeout: 3000, interval: 100 }).toBe('3')
+  })
+
+  it('a reload while Redis is down shows the demo\'s error page, which turns into the hit page by itself once Redis is back', async () => {
+    await stack.scaleTo(3)
+    await page.goto(stack.url)
+    await stack.run('stop', 'redis')
+    try {
+      const answer = await page.reload()
+      expect(answer?.status()).toBe(503)
+      expect(await page.getByTestId('error-message').innerText()).toBe('counter unavailable: Redis is not reachable, try again shortly')
+      await page.screenshot({ path: `${ARTIFACTS}/live-view-redis-down.png`, fullPage: true })
+    } finally {
+      await stack.run('start', 'redis')
+    }
+    await expect.poll(async () => await page.getByTestId('hostname').count(), { timeout: 10000, interval: 200 }).toBe(1)
+    expect(await stack.workerHostnames()).toContain(await page.getByTestId('hostname').innerText())
+  })
+})
+
 describe('the page in a browser', () => {
   it('shows the worker that served the hit and its number, in its colour; the panel counts the serving workers from the first second', async () => {
     const workers = await stack.scaleTo(3)
@@ -121,7 +187,7 @@ describe('the page in a browser', () => {
 
   it('"keep hitting" (by keyboard): 3 workers serving at a rate, each in the sequence, in clearly different colours', async () => {
     const workers = await keepHitting(3)
-    const hostsInSequence = async (): Promise<string[]> => [...new Set(await page.locator('#sequence li').allInnerTexts())].sort()
+    const hostsInSequence = async (): Promise<string[]> => [...new Set((await recentHits()).map(([host]) => host))].sort()
     await expect.poll(hostsInSequence, { timeout: 10000, interval: 250 }).toEqual(workers)
     await expectDistinctColours(workers)
     // While hits arrive every 0.1 s, the banner's colour is always its worker's.

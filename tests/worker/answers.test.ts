@@ -2,7 +2,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import type { FastifyInstance } from 'fastify'
 import { RedisServer } from '../support/redis-server.js'
 import { BROWSER_ACCEPT, buildReadyApp } from '../support/app.js'
-import type { StatsReply } from '../../worker/src/schemas.js'
+import type { HistoryReply, StatsReply } from '../../worker/src/schemas.js'
+import { HISTORY_SECONDS, RECENT_HITS } from '../../worker/src/plugins/counter.js'
 import { WORKER_COLOURS } from '../../worker/src/colours.js'
 
 let redis: RedisServer
@@ -77,9 +78,33 @@ describe('requests that must not count', () => {
     expect(res.headers['x-served-by']).toBe('worker-a')
     const stats = res.json<StatsReply>()
     expect(stats).toMatchObject({ total: 3, workers: { 'worker-a': 3 } })
-    expect(Object.keys(stats)).toEqual(['total', 'workers', 'serving', 'nodes', 'now'])
+    expect(Object.keys(stats)).toEqual(['total', 'workers', 'serving', 'nodes', 'now', 'recent'])
     expect(Object.keys(stats.nodes)).toEqual(Object.keys(stats.serving))
     expect(stats.now).toBeGreaterThanOrEqual(before)
+    expect(stats.recent).toEqual([3, 2, 1].map((hits) => ({ hostname: 'worker-a', hits })))
+  })
+
+  it(`the recent hits are the last ${RECENT_HITS}, newest first, whoever sent them; a repeated try adds none`, async () => {
+    for (let i = 0; i < RECENT_HITS + 5; i++) await app.inject({ url: '/', headers: { 'x-request-id': `recent-${i}` } })
+    await app.inject({ url: '/', headers: { 'x-request-id': `recent-${RECENT_HITS + 4}` } })
+    const { recent } = (await app.inject('/stats')).json<StatsReply>()
+    expect(recent.map((hit) => hit.hits)).toEqual(Array.from({ length: RECENT_HITS }, (_, i) => RECENT_HITS + 5 - i))
+  })
+
+  it('a browser\'s page holds the recent hits (this one first) and the last minute per worker, from the server', async () => {
+    for (let i = 0; i < 4; i++) await app.inject('/')
+    const page = await app.inject({ url: '/', headers: { accept: BROWSER_ACCEPT } })
+    const recent = /<ol id="recent"[^>]*data-testid="recent-hits"[^>]*>(.*?)<\/ol>/.exec(page.body)?.[1] ?? ''
+    expect([...recent.matchAll(/<li class="slot-(?:\d+|none)" data-hits="(\d+)">worker-a<\/li>/g)].map((m) => Number(m[1]))).toEqual([5, 4, 3, 2, 1])
+    const history = JSON.parse(/data-history="([^"]*)"/.exec(page.body)![1]!.replaceAll('&quot;', '"')) as HistoryReply
+    expect(history.seconds).toHaveLength(HISTORY_SECONDS)
+    // This second's hits are not in yet (its second is not over); the seconds before hold the others, none lost.
+    const counted = history.seconds.reduce((sum, second) => sum + (second['worker-a'] ?? 0), 0)
+    expect(counted).toBeLessThanOrEqual(4)
+    await new Promise((resolve) => setTimeout(resolve, 1100))
+    const later = (await app.inject({ url: '/', headers: { accept: BROWSER_ACCEPT } })).body
+    const laterHistory = JSON.parse(/data-history="([^"]*)"/.exec(later)![1]!.replaceAll('&quot;', '"')) as HistoryReply
+    expect(laterHistory.seconds.reduce((sum, second) => sum + (second['worker-a'] ?? 0), 0)).toBe(5)
   })
 
   it('serves the live view\'s script and style, and the page allows only those', async () => {

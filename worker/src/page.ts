@@ -1,11 +1,23 @@
 import { escapeHtml } from './html.js'
 import { colourClass, WORKER_COLOURS } from './colours.js'
+import type { HistoryReply, StatsReply } from './schemas.js'
 
 export interface HitView {
   hostname: string
   hits: number
   /** The serving worker's colour slot (see colours.ts); null: not known yet. */
   colourSlot: number | null
+  /** The counter as this hit left it (the recent hits, this one first) and the last minute: the panel's first paint. */
+  stats: StatsReply
+  history: HistoryReply
+}
+
+/** The recent hits, newest first: one item per hit whose text is the hostname alone. */
+export function renderRecentHits (stats: StatsReply): string {
+  return stats.recent.map(({ hostname, hits }) => {
+    const slot = stats.serving[hostname]
+    return `<li class="${colourClass(slot ?? null)}" data-hits="${hits}">${escapeHtml(hostname)}</li>`
+  }).join('')
 }
 
 /**
@@ -14,7 +26,7 @@ export interface HitView {
  * and a table, the last hosts that served, "keep hitting"). Everything is
  * served by the worker: no CDN.
  */
-export function renderHitPage ({ hostname, hits, colourSlot }: HitView): string {
+export function renderHitPage ({ hostname, hits, colourSlot, stats, history }: HitView): string {
   const host = escapeHtml(hostname)
   return `<!doctype html>
 <html lang="en" data-colours="${WORKER_COLOURS.length}">
@@ -46,7 +58,9 @@ export function renderHitPage ({ hostname, hits, colourSlot }: HitView): string 
     <span id="status" role="status"></span>
   </section>
 
-  <section class="panel" aria-labelledby="panel-title">
+  <p id="trouble" class="trouble" role="alert" data-testid="trouble" hidden></p>
+
+  <section class="panel" aria-labelledby="panel-title" data-stats="${escapeHtml(JSON.stringify(stats))}" data-history="${escapeHtml(JSON.stringify(history))}">
     <h2 id="panel-title"><span id="serving" data-testid="serving">–</span> <span id="serving-noun">workers</span> serving · <span id="total">–</span> hits in all</h2>
     <figure class="chart">
       <svg id="chart" viewBox="0 0 600 200" preserveAspectRatio="none" role="img" aria-labelledby="chart-caption"></svg>
@@ -57,8 +71,8 @@ export function renderHitPage ({ hostname, hits, colourSlot }: HitView): string 
       <thead><tr><th scope="col">worker</th><th scope="col">hits/s</th><th scope="col">hits in all</th></tr></thead>
       <tbody></tbody>
     </table>
-    <h3>Last hits were served by</h3>
-    <ol id="sequence" class="sequence" aria-label="Hosts that served the last hits, newest first"></ol>
+    <h3>Last hits were served by <span class="muted">(anyone's: this page's, other browsers', curl's)</span></h3>
+    <ol id="recent" class="sequence" data-testid="recent-hits" aria-label="Workers that served the last hits, newest first">${renderRecentHits(stats)}</ol>
   </section>
 
   <p class="hint">Refresh, or keep hitting, then scale in a second terminal: <code>docker compose up -d --scale worker=5 --no-recreate</code>.

@@ -30,9 +30,18 @@ export const StatsReplySchema = Type.Object({
   /** The node (machine) each serving worker runs on. */
   nodes: Type.Record(Type.String(), Type.String()),
   /** This answer's time: ms since the epoch on Redis's clock, the one clock every worker's answer shares. */
-  now: Count
+  now: Count,
+  /** The most recent hits, newest first, whoever sent them: who served each, and its number. */
+  recent: Type.Array(Type.Object({ hostname: Type.String(), hits: Count }))
 })
 export type StatsReply = Static<typeof StatsReplySchema>
+
+/** Each worker's hits in each of the last seconds, oldest first, up to the second before `now`: the live view's chart on first paint. */
+export const HistoryReplySchema = Type.Object({
+  now: Count,
+  seconds: Type.Array(Type.Record(Type.String(), Count))
+})
+export type HistoryReply = Static<typeof HistoryReplySchema>
 
 /** Every error the worker (and nginx, in the same form) answers with. */
 export const ErrorReplySchema = Type.Object({

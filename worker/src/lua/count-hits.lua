@@ -10,21 +10,26 @@
 -- - A call that runs after the batch's deadline (it waited in a stalled Redis
 --   while the worker gave up) changes nothing, so a hit the worker answered
 --   503 is never counted later.
--- KEYS: total, per-worker hash. (The windows' keys come from Redis's clock, so
--- the script names them itself: fine on one primary, not on a cluster.)
+-- - The live view's story is kept beside the count, bounded: the most recent
+--   hits ("number worker", newest first, whoever sent them) in a capped list,
+--   and each second's new hits per worker in a hash that lives a minute.
+-- KEYS: total, per-worker hash, recent hits list. (The windows' and seconds'
+-- keys come from Redis's clock, so the script names them itself: fine on one
+-- primary, not on a cluster.)
 -- ARGV: worker, deadline (ms, on Redis's clock), window seconds, window key
--- prefix, then the hits' ids. Returns {number, worker's count} for each hit in
--- turn, flat; nil when refused.
+-- prefix, recent hits kept, per-second key prefix, seconds kept, then the hits'
+-- ids. Returns {number, worker's count} for each hit in turn, flat; nil when refused.
 local clock = redis.call('TIME')
 local now = tonumber(clock[1])
 if now * 1000 + math.floor(tonumber(clock[2]) / 1000) > tonumber(ARGV[2]) then return nil end
 local worker, width, prefix = ARGV[1], tonumber(ARGV[3]), ARGV[4]
+local recentKept, secondPrefix, secondsKept = tonumber(ARGV[5]), ARGV[6], tonumber(ARGV[7])
 local window = math.floor(now / width)
 local current = prefix .. window
 -- Two windows back, and one ahead: after a failover the primary is another
 -- machine, whose clock may be up to a window ahead of or behind the last one's.
 local windows = { current, prefix .. (window - 1), prefix .. (window - 2), prefix .. (window + 1) }
-local ids = { unpack(ARGV, 5) }
+local ids = { unpack(ARGV, 8) }
 local found = {}
 for w, key in ipairs(windows) do found[w] = redis.call('HMGET', key, unpack(ids)) end
 local known, where, fresh = {}, {}, {}
@@ -44,15 +49,21 @@ local answers = {}
 if #fresh > 0 then
   local last = redis.call('INCRBY', KEYS[1], #fresh)
   local mine = redis.call('HINCRBY', KEYS[2], worker, #fresh)
-  local fields = {}
+  local fields, recent = {}, {}
   for n, i in ipairs(fresh) do
     local total = last - #fresh + n
     known[ids[i]], where[ids[i]] = total .. ' ' .. worker, current
     fields[2 * n - 1], fields[2 * n] = ids[i], known[ids[i]]
+    recent[n] = known[ids[i]]
     answers[2 * i - 1], answers[2 * i] = total, mine - #fresh + n
   end
   redis.call('HSET', current, unpack(fields))
   redis.call('EXPIRE', current, #windows * width, 'NX')
+  redis.call('LPUSH', KEYS[3], unpack(recent))
+  redis.call('LTRIM', KEYS[3], 0, recentKept - 1)
+  local second = secondPrefix .. now
+  redis.call('HINCRBY', second, worker, #fresh)
+  redis.call('EXPIRE', second, secondsKept + 5, 'NX')
 end
 for i, id in ipairs(ids) do
   if answers[2 * i - 1] == nil then

@@ -3,7 +3,7 @@ import fp from 'fastify-plugin'
 import DataLoader from 'dataloader'
 import { ReplyError, type Result } from 'ioredis'
 import type { FastifyInstance } from 'fastify'
-import type { StatsReply } from '../schemas.js'
+import type { HistoryReply, StatsReply } from '../schemas.js'
 import { ALIVE_KEY, ALIVE_TTL_MS, NODES_KEY, SLOTS_KEY } from './presence.js'
 
 /** What counting one hit gave. */
@@ -18,6 +18,7 @@ export interface Counter {
   /** Counts the hit whose every try carries `hitId`: once, however often it is tried. */
   hit: (hitId: string) => Promise<CountedHit>
   stats: () => Promise<StatsReply>
+  history: () => Promise<HistoryReply>
 }
 
 declare module 'fastify' {
@@ -30,14 +31,21 @@ declare module 'ioredis' {
   interface RedisCommander<Context> {
     /** Null: refused (past the deadline), nothing counted. */
     countHits: (
-      totalKey: string, perWorkerKey: string, worker: string, deadline: number,
-      windowSeconds: number, windowPrefix: string, ...hitIds: string[]
+      totalKey: string, perWorkerKey: string, recentKey: string, worker: string, deadline: number,
+      windowSeconds: number, windowPrefix: string, recentKept: number, secondPrefix: string, secondsKept: number,
+      ...hitIds: string[]
     ) => Result<number[] | null, Context>
   }
 }
 
 export const TOTAL_KEY = 'hits'
 export const PER_WORKER_KEY = 'hits:by-worker'
+/** The most recent hits, newest first ("number worker"), capped at RECENT_HITS. */
+export const RECENT_KEY = 'hits:recent'
+export const RECENT_HITS = 24
+/** Each second's new hits per worker, a hash per second (Redis's clock) kept HISTORY_SECONDS. */
+const SECOND_PREFIX = 'hits:second:'
+export const HISTORY_SECONDS = 60
 /**
  * The hits' ids are remembered in one hash per window of this many seconds
  * (Redis's clock), field = id, value = "number worker". A try looks in the
@@ -128,14 +136,27 @@ const sleep = async (ms: number): Promise<void> => { await new Promise((resolve)
 const numbers = (hash: Record<string, string>): Record<string, number> =>
   Object.fromEntries(Object.entries(hash).map(([key, value]) => [key, Number(value)]))
 
+/** The values of a MULTI's replies; the first error among them is thrown. */
+function values (replies: Array<[Error | null, unknown]> | null): unknown[] {
+  return (replies ?? []).map(([err, value]) => {
+    if (err !== null) throw err
+    return value
+  })
+}
+
 /** The hit counter in Redis, decorated as `app.counter`. */
 async function counterPlugin (app: FastifyInstance, opts: CounterOptions): Promise<void> {
-  app.redis.defineCommand('countHits', { numberOfKeys: 2, lua: COUNT_HITS })
+  /** Reads fail at once while Redis has been away longer than a hit may wait. */
+  const unlessAwayTooLong = (): void => {
+    if (app.redisAwayMs() > opts.timeoutMs) throw new CounterUnavailableError(new Error(`Redis unreachable for ${Math.round(app.redisAwayMs())} ms`))
+  }
+  app.redis.defineCommand('countHits', { numberOfKeys: 3, lua: COUNT_HITS })
 
   /** One try of a batch: the script, then (with replicas) WAIT until enough replicas hold its counts. */
   const tryBatch = async (hitIds: readonly string[], deadline: number, budgetEnds: number): Promise<CountedHit[]> => {
     const reply = await app.redis.countHits(
-      TOTAL_KEY, PER_WORKER_KEY, opts.hostname, deadline, ID_WINDOW_SECONDS, ID_WINDOW_PREFIX, ...hitIds
+      TOTAL_KEY, PER_WORKER_KEY, RECENT_KEY, opts.hostname, deadline, ID_WINDOW_SECONDS, ID_WINDOW_PREFIX,
+      RECENT_HITS, SECOND_PREFIX, HISTORY_SECONDS, ...hitIds
     )
     if (reply === null) throw new CounterUnavailableError(new Error('Redis ran the count after the hits\' deadline'))
     if (opts.minReplicas > 0) {
@@ -152,7 +173,7 @@ async function counterPlugin (app: FastifyInstance, opts: CounterOptions): Promi
   const countBatch = async (hitIds: readonly string[]): Promise<CountedHit[]> => {
     const budgetEnds = performance.now() + opts.timeoutMs
     // Away for longer than a hit may wait: answer now instead of waiting for nothing.
-    if (app.redisAwayMs() > opts.timeoutMs) throw new CounterUnavailableError(new Error(`Redis unreachable for ${Math.round(app.redisAwayMs())} ms`))
+    unlessAwayTooLong()
     const deadline = Math.floor(await before(app.redisClock.now(), budgetEnds, 'no answer from Redis')) + opts.timeoutMs - DEADLINE_MARGIN_MS
     for (;;) {
       try {
@@ -180,16 +201,16 @@ async function counterPlugin (app: FastifyInstance, opts: CounterOptions): Promi
       return await batches.load(hitId)
     },
     async stats () {
-      if (app.redisAwayMs() > opts.timeoutMs) throw new CounterUnavailableError(new Error(`Redis unreachable for ${Math.round(app.redisAwayMs())} ms`))
-      // MULTI: the counts, the serving workers and Redis's clock, read at the same instant.
+      unlessAwayTooLong()
+      // MULTI: the counts, the serving workers, the recent hits and Redis's clock, read at the same instant.
       const replies = await unlessUnavailable(app.redis.multi()
         .get(TOTAL_KEY).hgetall(PER_WORKER_KEY)
         .zrange(ALIVE_KEY, '0', '-1', 'WITHSCORES').hgetall(SLOTS_KEY).hgetall(NODES_KEY).time()
+        .lrange(RECENT_KEY, 0, RECENT_HITS - 1)
         .exec())
-      const [total, workers, beats, slots, nodes, [seconds, micros]] = (replies ?? []).map(([err, value]) => {
-        if (err !== null) throw err
-        return value
-      }) as [string | null, Record<string, string>, string[], Record<string, string>, Record<string, string>, [string, string]]
+      const [total, workers, beats, slots, nodes, [seconds, micros], recent] = values(replies) as [
+        string | null, Record<string, string>, string[], Record<string, string>, Record<string, string>, [string, string], string[]
+      ]
       const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000)
       const alive: string[] = []
       for (let i = 0; i < beats.length; i += 2) if (Number(beats[i + 1]) >= now - ALIVE_TTL_MS) alive.push(beats[i]!)
@@ -198,8 +219,22 @@ async function counterPlugin (app: FastifyInstance, opts: CounterOptions): Promi
         workers: numbers(workers),
         serving: Object.fromEntries(alive.map((worker) => [worker, Number(slots[worker] ?? 0)])),
         nodes: Object.fromEntries(alive.map((worker) => [worker, nodes[worker] ?? 'unknown'])),
-        now
+        now,
+        recent: recent.map((entry) => {
+          const [hits = '0', ...hostname] = entry.split(' ')
+          return { hostname: hostname.join(' '), hits: Number(hits) }
+        })
       }
+    },
+    async history () {
+      unlessAwayTooLong()
+      const now = await unlessUnavailable(app.redisClock.now())
+      const last = Math.floor(now / 1000) - 1
+      const first = last - HISTORY_SECONDS + 1
+      const reads = app.redis.multi()
+      for (let second = first; second <= last; second++) reads.hgetall(`${SECOND_PREFIX}${second}`)
+      const perSecond = values(await unlessUnavailable(reads.exec())) as Array<Record<string, string>>
+      return { now, seconds: perSecond.map(numbers) }
     }
   })
 }

@@ -12,13 +12,20 @@ const POLL_MS = 1000
 const WINDOW = 60
 /** How long a worker that left stays on view, at zero, fading. */
 const FADE_MS = 4000
-const SEQUENCE_LENGTH = 20
 /** How many colours /colours.css has (worker/src/colours.ts; the page says). */
 const COLOURS = Number(document.documentElement.dataset.colours)
 const SVG = 'http://www.w3.org/2000/svg'
 
 /**
- * @typedef {{ total: number, workers: Record<string, number>, serving: Record<string, number>, nodes: Record<string, string>, now: number }} Stats
+ * @typedef {{ hostname: string, hits: number }} RecentHit
+ * @typedef {Object} Stats
+ * @property {number} total
+ * @property {Record<string, number>} workers
+ * @property {Record<string, number>} serving
+ * @property {Record<string, string>} nodes
+ * @property {number} now
+ * @property {RecentHit[]} recent
+ * @typedef {{ now: number, seconds: Array<Record<string, number>> }} History
  */
 /** @typedef {{ rates: number[], slot: number, node: string, goneSince: number | null, row: HTMLTableRowElement, line: SVGPolylineElement }} Worker */
 
@@ -30,23 +37,37 @@ const colourClass = (slot) => (slot === null || slot === undefined || Number.isN
 const hit = byId('hit')
 const hostEl = /** @type {HTMLElement} */ (hit.querySelector('[data-testid="hostname"]'))
 const hitsEl = /** @type {HTMLElement} */ (hit.querySelector('[data-testid="hits"]'))
-const sequence = byId('sequence')
+const recent = byId('recent')
+const trouble = byId('trouble')
+const panel = /** @type {HTMLElement} */ (document.querySelector('.panel'))
 const status = byId('status')
 const chart = byId('chart')
 const rows = /** @type {HTMLTableSectionElement} */ (byId('rates').querySelector('tbody'))
 const toggle = /** @type {HTMLButtonElement} */ (byId('keep-hitting'))
 const rate = /** @type {HTMLSelectElement} */ (byId('rate'))
 
-/** Shows a hit: name, number and colour change together; the host joins the sequence. */
+/** Shows this page's own hit: name, number and colour change together. */
 function showHit (/** @type {string} */ hostname, /** @type {number} */ hits, /** @type {number | null} */ slot) {
   hostEl.textContent = hostname
   hitsEl.textContent = String(hits)
   hit.className = `hit ${colourClass(slot)}`
-  const item = document.createElement('li')
-  item.textContent = hostname
-  item.className = colourClass(slot)
-  sequence.prepend(item)
-  while (sequence.children.length > SEQUENCE_LENGTH) sequence.lastElementChild?.remove()
+}
+
+/** The recent hits as the counter has them, whoever sent them, newest first (the page renders the same first). */
+function showRecent (/** @type {Stats} */ stats) {
+  recent.replaceChildren(...stats.recent.map(({ hostname, hits }) => {
+    const item = document.createElement('li')
+    item.textContent = hostname
+    item.dataset.hits = String(hits)
+    item.className = colourClass(stats.serving[hostname])
+    return item
+  }))
+}
+
+/** Trouble in words, or none: shown while hits are not being counted, cleared once they are again. */
+function showTrouble (/** @type {string} */ words) {
+  trouble.textContent = words
+  trouble.hidden = words === ''
 }
 
 /** @type {Map<string, Worker>} */
@@ -84,9 +105,10 @@ function addWorker (/** @type {string} */ name, /** @type {number} */ slot, /** 
   return worker
 }
 
-/** One poll: each worker's rate since the last, who serves now, who left. */
+/** One poll: each worker's rate since the last, who serves now, who left, the recent hits. */
 function update (/** @type {Stats} */ stats) {
   const seconds = previous === null ? 0 : (stats.now - previous.now) / 1000
+  showRecent(stats)
   for (const [name, slot] of Object.entries(stats.serving)) {
     const worker = workers.get(name) ?? addWorker(name, slot, stats.nodes?.[name] ?? 'local')
     worker.slot = slot
@@ -129,12 +151,38 @@ function draw () {
   }
 }
 
+/** Why the counter cannot be read, in a person's words: Redis (a worker said so) or no worker at all (nginx did). */
+function troubleOf (/** @type {Response | null} */ res) {
+  if (res === null) return 'The demo is not reachable: hits are not being counted.'
+  return res.headers.has('x-served-by')
+    ? 'Redis is not reachable: hits are not being counted.'
+    : 'No worker is serving: hits are not being counted.'
+}
+
+/** While the counter cannot be read, nothing is counted: every line drops to zero, and no worker is shown counting. */
+function outage () {
+  for (const worker of workers.values()) {
+    worker.rates.push(0)
+    worker.rates.shift()
+    worker.row.querySelectorAll('td')[0].textContent = '0.0'
+  }
+  previous = null
+  draw()
+  byId('serving').textContent = '0'
+  byId('serving-noun').textContent = 'workers'
+}
+
 async function poll () {
+  /** @type {Response | null} */
+  let res = null
   try {
-    const res = await fetch('/stats', { cache: 'no-store' })
-    if (res.ok) update(await res.json())
+    res = await fetch('/stats', { cache: 'no-store' })
+    if (!res.ok) throw new Error(String(res.status))
+    update(await res.json())
+    showTrouble('')
   } catch {
-    // The next poll tries again; the chart keeps its last lines meanwhile.
+    showTrouble(troubleOf(res))
+    outage()
   } finally {
     setTimeout(poll, POLL_MS)
   }
@@ -155,6 +203,7 @@ async function keepHitting (/** @type {number} */ mine) {
       status.textContent = ''
     } else {
       status.textContent = `hit failed: ${res.status} ${body.message ?? ''}`
+      showTrouble(troubleOf(res))
     }
   } catch (err) {
     status.textContent = `hit failed: ${err instanceof Error ? err.message : String(err)}`
@@ -170,5 +219,20 @@ toggle.addEventListener('click', () => {
   keepHitting(++loop)
 })
 
-showHit(hit.dataset.hostname ?? '', Number(hit.dataset.hits), hit.dataset.slot === '' ? null : Number(hit.dataset.slot))
-poll()
+/** The first paint: the counter as this page's hit left it, and each worker's last minute from the server's own history. */
+function start () {
+  /** @type {Stats} */
+  const stats = JSON.parse(panel.dataset.stats ?? '')
+  /** @type {History} */
+  const history = JSON.parse(panel.dataset.history ?? '')
+  update(stats)
+  const offset = WINDOW - history.seconds.length
+  for (const [name, worker] of workers) {
+    history.seconds.forEach((second, i) => { if (i + offset >= 0) worker.rates[i + offset] = second[name] ?? 0 })
+    worker.row.querySelectorAll('td')[0].textContent = (worker.rates.at(-1) ?? 0).toFixed(1)
+  }
+  draw()
+  showHit(hit.dataset.hostname ?? '', Number(hit.dataset.hits), hit.dataset.slot === '' ? null : Number(hit.dataset.slot))
+  setTimeout(poll, POLL_MS)
+}
+start()

@@ -14,9 +14,12 @@ export default async function rootRoutes (app: FastifyInstance, opts: { hostname
   app.get('/', { exposeHeadRoute: false, schema: { response: { 200: HitReplySchema, '4xx': ErrorReplySchema, '5xx': ErrorReplySchema } } }, async (request, reply) => {
     const hit = await app.counter.hit(request.id)
     switch (request.accepts().type(['text/plain', 'text/html', 'application/json'])) {
-      case 'text/html':
+      case 'text/html': {
+        // Browsers only: the panel's first paint, read once the hit is counted (it leads the recent hits).
+        const [stats, history] = await Promise.all([app.counter.stats(), app.counter.history()])
         return reply.type('text/html; charset=utf-8').header('content-security-policy', PAGE_POLICY)
-          .send(renderHitPage({ hostname, hits: hit.total, colourSlot: app.presence.slot() }))
+          .send(renderHitPage({ hostname, hits: hit.total, colourSlot: app.presence.slot(), stats, history }))
+      }
       case 'application/json':
         return reply.send({ hostname, hits: hit.total, workerHits: hit.worker, colourSlot: app.presence.slot() } satisfies HitReply)
       default:
