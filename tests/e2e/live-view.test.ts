@@ -236,6 +236,28 @@ describe('the page in a browser', () => {
     await page.screenshot({ path: `${ARTIFACTS}/live-view.png`, fullPage: true })
   })
 
+  it('12 workers while hitting: any two differ in colour, or, where the colours run out, in mark and line', async () => {
+    await keepHitting(12, '20')
+    const looks = await page.locator('#rates tbody tr.serving').evaluateAll((rows) => rows.map((row) => {
+      const name = (row as HTMLElement).dataset.worker!
+      return {
+        name,
+        colour: getComputedStyle(row.querySelector('.swatch')!).backgroundColor,
+        mark: getComputedStyle(row.querySelector('th')!, '::before').content,
+        dashes: getComputedStyle(document.querySelector(`#chart polyline[data-worker="${name}"]`)!).strokeDasharray
+      }
+    }))
+    expect(looks).toHaveLength(12)
+    const rgb = (colour: string): number[] => colour.match(/\d+/g)!.map(Number)
+    for (const [i, a] of looks.entries()) {
+      for (const b of looks.slice(i + 1)) {
+        const far = Math.hypot(...rgb(a.colour).map((v, k) => v - rgb(b.colour)[k]!)) >= 100
+        expect(far || (a.mark !== b.mark && a.dashes !== b.dashes), `${JSON.stringify(a)} vs ${JSON.stringify(b)}`).toBe(true)
+      }
+    }
+    await page.screenshot({ path: `${ARTIFACTS}/live-view-12-workers.png`, fullPage: true })
+  })
+
   it('scaled down to 1 worker while hitting: the others drop to zero, fade, and leave the panel', async () => {
     await keepHitting(3)
     const [staying] = await stack.scaleTo(1)

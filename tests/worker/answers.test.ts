@@ -4,7 +4,7 @@ import { RedisServer } from '../support/redis-server.js'
 import { BROWSER_ACCEPT, buildReadyApp } from '../support/app.js'
 import type { HistoryReply, StatsReply } from '../../worker/src/schemas.js'
 import { HISTORY_SECONDS, RECENT_HITS } from '../../worker/src/plugins/counter.js'
-import { WORKER_COLOURS } from '../../worker/src/colours.js'
+import { WORKER_COLOURS, WORKER_MARKS } from '../../worker/src/colours.js'
 
 let redis: RedisServer
 let app: FastifyInstance
@@ -127,7 +127,7 @@ describe('the workers\' colours', () => {
     expect(css.headers['content-type']).toBe('text/css; charset=utf-8')
     WORKER_COLOURS.forEach((colour, slot) => { expect(css.body).toContain(`.slot-${slot} { --worker: ${colour}; }`) })
     const page = await app.inject({ url: '/', headers: { accept: BROWSER_ACCEPT } })
-    expect(page.body).toContain(`<html lang="en" data-colours="${WORKER_COLOURS.length}">`)
+    expect(page.body).toContain(`<html lang="en" data-colours="${WORKER_COLOURS.length}" data-marks="${WORKER_MARKS.length}">`)
     expect(page.body).toContain('<link rel="stylesheet" href="/colours.css">')
   })
 })

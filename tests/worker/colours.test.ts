@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { describe, expect, it } from 'vitest'
-import { UNKNOWN_COLOUR, WORKER_COLOURS } from '../../worker/src/colours.js'
+import { colourClass, coloursCss, UNKNOWN_COLOUR, WORKER_COLOURS, WORKER_MARKS } from '../../worker/src/colours.js'
 
 /** WCAG's contrast ratio of white text on `hex`. */
 function contrastWithWhite (hex: string): number {
@@ -16,8 +16,19 @@ describe('the workers\' colours, declared once (worker/src/colours.ts)', () => {
     expect(contrastWithWhite(colour)).toBeGreaterThanOrEqual(4.5)
   })
 
-  it('are all different', () => {
-    expect(new Set(WORKER_COLOURS).size).toBe(WORKER_COLOURS.length)
+  it('can be told apart at a glance: any two are 100 or more apart as RGB points', () => {
+    const rgb = (hex: string): number[] => [1, 3, 5].map((at) => parseInt(hex.slice(at, at + 2), 16))
+    for (const [i, a] of WORKER_COLOURS.entries()) {
+      for (const b of WORKER_COLOURS.slice(i + 1)) expect(Math.hypot(...rgb(a).map((v, k) => v - rgb(b)[k]!)), `${a} vs ${b}`).toBeGreaterThanOrEqual(100)
+    }
+  })
+
+  it('with the marks, give 40 workers 40 looks: no two of slots 0-39 share both colour and mark', () => {
+    const looks = Array.from({ length: 40 }, (_, slot) => colourClass(slot))
+    expect(new Set(looks).size).toBe(40)
+    expect(new Set(WORKER_MARKS.map((mark) => mark.glyph)).size).toBe(WORKER_MARKS.length)
+    expect(new Set(WORKER_MARKS.map((mark) => mark.dashes)).size).toBe(WORKER_MARKS.length)
+    for (const [mark] of WORKER_MARKS.entries()) expect(coloursCss()).toContain(`.mark-${mark} {`)
   })
 
   it('the page\'s style and script name no colour of a worker of their own', async () => {

@@ -4,19 +4,39 @@
 // the same on every page) modulo their number.
 
 /**
- * Picked one by one to stay far from those before (any two of the first five
- * differ by 119 or more in RGB distance), each dark enough for white text
- * (contrast 4.5:1 or more: the test checks).
+ * Searched for among the colours dark enough for white text (contrast 4.6:1
+ * or more), to be as far apart as can be: any two differ by 134 or more in RGB
+ * distance (the first three by 198, the first five by 144; the tests check 100).
  */
-export const WORKER_COLOURS = ['#1d4ed8', '#c2410c', '#111827', '#c026d3', '#4d7c0f', '#0f766e', '#be185d', '#5b21b6', '#78350f', '#312e81'] as const
+export const WORKER_COLOURS = ['#0000f8', '#900000', '#008800', '#c000f0', '#008090', '#580088', '#000018', '#787840', '#6060f0', '#d82070'] as const
 
 /** A worker whose slot is not known yet. */
 export const UNKNOWN_COLOUR = '#374151'
 
-/** The class that gives a worker its colour: `slot-N`, or `slot-none` while its slot is unknown. */
-export const colourClass = (slot: number | null): string => slot === null ? 'slot-none' : `slot-${slot % WORKER_COLOURS.length}`
+/**
+ * Where the colours run out, a mark tells workers apart: slots 0-9 have none,
+ * 10-19 a diamond beside their name and a dashed line, 20-29 a triangle and a
+ * dotted line, 30-39 a circle and a dash-dot line (then again): 40 workers,
+ * 40 looks.
+ */
+export const WORKER_MARKS = [
+  { glyph: '', dashes: 'none' },
+  { glyph: '◆', dashes: '10 5' },
+  { glyph: '▲', dashes: '2 4' },
+  { glyph: '●', dashes: '10 4 2 4' }
+] as const
 
-/** /colours.css: one class per colour, setting the --worker property the live view's style draws with. */
+/** The classes that give a worker its look: `slot-N mark-M`, or `slot-none` while its slot is unknown. */
+export function colourClass (slot: number | null): string {
+  if (slot === null) return 'slot-none'
+  return `slot-${slot % WORKER_COLOURS.length} mark-${Math.floor(slot / WORKER_COLOURS.length) % WORKER_MARKS.length}`
+}
+
+/** /colours.css: one class per colour and per mark, setting the properties the live view's style draws with. */
 export function coloursCss (): string {
-  return [`.slot-none { --worker: ${UNKNOWN_COLOUR}; }`, ...WORKER_COLOURS.map((colour, slot) => `.slot-${slot} { --worker: ${colour}; }`)].join('\n') + '\n'
+  return [
+    `.slot-none { --worker: ${UNKNOWN_COLOUR}; }`,
+    ...WORKER_COLOURS.map((colour, slot) => `.slot-${slot} { --worker: ${colour}; }`),
+    ...WORKER_MARKS.map(({ glyph, dashes }, mark) => `.mark-${mark} { --mark: "${glyph === '' ? '' : `${glyph} `}"; --dashes: ${dashes}; }`)
+  ].join('\n') + '\n'
 }

@@ -1,5 +1,5 @@
 import { escapeHtml } from './html.js'
-import { colourClass, WORKER_COLOURS } from './colours.js'
+import { colourClass, WORKER_COLOURS, WORKER_MARKS } from './colours.js'
 import type { HistoryReply, StatsReply } from './schemas.js'
 
 export interface HitView {
@@ -29,7 +29,7 @@ export function renderRecentHits (stats: StatsReply): string {
 export function renderHitPage ({ hostname, hits, colourSlot, stats, history }: HitView): string {
   const host = escapeHtml(hostname)
   return `<!doctype html>
-<html lang="en" data-colours="${WORKER_COLOURS.length}">
+<html lang="en" data-colours="${WORKER_COLOURS.length}" data-marks="${WORKER_MARKS.length}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">

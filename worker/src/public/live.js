@@ -12,8 +12,9 @@ const POLL_MS = 1000
 const WINDOW = 60
 /** How long a worker that left stays on view, at zero, fading. */
 const FADE_MS = 4000
-/** How many colours /colours.css has (worker/src/colours.ts; the page says). */
+/** How many colours and marks /colours.css has (worker/src/colours.ts; the page says). */
 const COLOURS = Number(document.documentElement.dataset.colours)
+const MARKS = Number(document.documentElement.dataset.marks)
 const SVG = 'http://www.w3.org/2000/svg'
 
 /**
@@ -32,7 +33,9 @@ const SVG = 'http://www.w3.org/2000/svg'
 /** @param {string} id */
 const byId = (id) => /** @type {HTMLElement} */ (document.getElementById(id))
 /** @param {number | null | undefined} slot */
-const colourClass = (slot) => (slot === null || slot === undefined || Number.isNaN(slot) ? 'slot-none' : `slot-${slot % COLOURS}`)
+const colourClass = (slot) => (slot === null || slot === undefined || Number.isNaN(slot)
+  ? 'slot-none'
+  : `slot-${slot % COLOURS} mark-${Math.floor(slot / COLOURS) % MARKS}`)
 
 const hit = byId('hit')
 const hostEl = /** @type {HTMLElement} */ (hit.querySelector('[data-testid="hostname"]'))
