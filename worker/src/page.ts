@@ -64,7 +64,7 @@ export function renderHitPage ({ hostname, hits, colourSlot, stats, history }: H
     <h2 id="panel-title"><span id="serving" data-testid="serving">–</span> <span id="serving-noun">workers</span> serving · <span id="total">–</span> hits in all</h2>
     <figure class="chart">
       <svg id="chart" viewBox="0 0 600 200" preserveAspectRatio="none" role="img" aria-labelledby="chart-caption"></svg>
-      <figcaption id="chart-caption">Hits per second, per worker, over the last minute (<span id="chart-top">0</span> hits/s at the top). The table below has the same figures.</figcaption>
+      <figcaption id="chart-caption">Hits per second, per worker, over the last minute (<span id="chart-top">0</span> hits/s at the top<span id="chart-others"></span>). The table below has the same figures.</figcaption>
     </figure>
     <table id="rates">
       <caption>Serving workers: hits per second now, and in all</caption>

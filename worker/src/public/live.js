@@ -12,6 +12,8 @@ const POLL_MS = 1000
 const WINDOW = 60
 /** How long a worker that left stays on view, at zero, fading. */
 const FADE_MS = 4000
+/** The most lines the chart draws one by one; beyond, the quieter workers share one band. */
+const MAX_LINES = 12
 /** How many colours and marks /colours.css has (worker/src/colours.ts; the page says). */
 const COLOURS = Number(document.documentElement.dataset.colours)
 const MARKS = Number(document.documentElement.dataset.marks)
@@ -143,15 +145,32 @@ function update (/** @type {Stats} */ stats) {
   byId('total').textContent = String(stats.total)
 }
 
-/** The lines, scaled so the busiest second of the window reaches the top. */
+const others = /** @type {SVGPolylineElement} */ (document.createElementNS(SVG, 'polyline'))
+others.setAttribute('class', 'others')
+chart.append(others)
+
+/**
+ * The lines, scaled so the busiest second of the window reaches the top. Up to
+ * MAX_LINES workers get a line each; beyond, the busiest of the minute keep
+ * theirs and the rest are drawn as one grey band, their sum (the table has them all).
+ */
 function draw () {
-  const most = Math.max(1, ...[...workers.values()].flatMap((worker) => worker.rates))
+  const ranked = [...workers.values()].sort((a, b) => b.rates.reduce((x, y) => x + y, 0) - a.rates.reduce((x, y) => x + y, 0))
+  const drawn = ranked.length <= MAX_LINES ? ranked : ranked.slice(0, MAX_LINES - 1)
+  const rest = ranked.slice(drawn.length)
+  const restRates = Array.from({ length: WINDOW }, (_, i) => rest.reduce((sum, worker) => sum + (worker.rates[i] ?? 0), 0))
+  const most = Math.max(1, ...drawn.flatMap((worker) => worker.rates), ...restRates)
   const top = Math.ceil(most / 5) * 5
   byId('chart-top').textContent = String(top)
-  for (const worker of workers.values()) {
-    const points = worker.rates.map((value, i) => `${(i * 600) / (WINDOW - 1)},${(200 - (value / top) * 196).toFixed(1)}`)
-    worker.line.setAttribute('points', points.join(' '))
+  byId('chart-others').textContent = rest.length === 0 ? '' : `; the grey band: the other ${rest.length} workers together`
+  /** @param {number[]} rates */
+  const points = (rates) => rates.map((value, i) => `${(i * 600) / (WINDOW - 1)},${(200 - (value / top) * 196).toFixed(1)}`).join(' ')
+  for (const worker of drawn) {
+    worker.line.setAttribute('points', points(worker.rates))
+    worker.line.removeAttribute('display')
   }
+  for (const worker of rest) worker.line.setAttribute('display', 'none')
+  others.setAttribute('points', rest.length === 0 ? '' : points(restRates))
 }
 
 /** Why the counter cannot be read, in a person's words: Redis (a worker said so) or no worker at all (nginx did). */
