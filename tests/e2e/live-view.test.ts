@@ -265,7 +265,7 @@ describe('the page in a browser', () => {
     await expect.poll(async () => await page.locator('#rates tr.gone').count(), { timeout: 5000, interval: 100 }).toBeGreaterThan(0)
     await page.screenshot({ path: `${ARTIFACTS}/live-view-scaled-down.png`, fullPage: true })
     await expect.poll(async () => (await rates()).map(([host]) => host), { timeout: 15000, interval: 250 }).toEqual([staying])
-    expect(await page.locator('#chart polyline').count()).toBe(1)
+    expect(await page.locator('#chart polyline[data-worker]').count()).toBe(1)
     expect(await page.locator('#status').innerText()).toBe('')
   })
 })
