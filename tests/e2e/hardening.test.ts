@@ -154,6 +154,11 @@ describe('hardening, checked from the outside', () => {
     expect(logged).toEqual(servedBy)
     const logs = await stack.run('logs', '--no-color')
     expect(logs).toContain(`hitcounter: open http://localhost:${stack.port}`)
+    // Said only once a worker was ready behind nginx: the first click is served.
+    const stamped = await stack.run('logs', '--no-color', '--timestamps')
+    const at = (pattern: RegExp): number => Math.min(...stamped.split('\n').filter((line) => pattern.test(line))
+      .map((line) => Date.parse(/\s(\d{4}-\d\d-\d\dT\S+Z)\s/.exec(line)?.[1] ?? '')))
+    expect(at(/hitcounter: open/)).toBeGreaterThanOrEqual(at(/Server listening at/))
     expect(logs.split('\n').filter((line) => /\/(readyz|healthz|nginx-health)/.test(line))).toEqual([])
   })
 
