@@ -13,6 +13,7 @@ import { Stack, sh } from '../tests/support/stack.js'
 import { cpuMicros, processMicros, type CpuUse } from './cpu.js'
 import { casesSvg, markdown, scalingSvg, type Case, type Goal, type Results } from './report.js'
 import { machineBusy, machineMicros } from '../tests/support/machine.js'
+import { hostStarts, stackStarts } from './start.js'
 
 const run = promisify(execFile)
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10)
@@ -202,6 +203,9 @@ async function main (): Promise<void> {
     await sleep(15000)
     const busyN = await machineBusy(20000)
 
+    process.stderr.write('bench: a worker\'s start, alone on the host and scaled up in the stack\n')
+    const start = { ...await hostStarts(), stack: await stackStarts(stack) }
+
     const byName = (prefix: string): Case => cases.find((c) => c.name.startsWith(prefix))!
     const ceiling = byName('nginx ceiling')
     const fastify = byName('bare Fastify')
@@ -221,13 +225,18 @@ async function main (): Promise<void> {
       scaling,
       steady: steadyResult,
       idle: { busy_1: busy1, busy_n: busyN, workers: IDLE_WORKERS, per_worker: (busyN - busy1) / (IDLE_WORKERS - 1), scale_up_ms: scaleUpMs },
+      start,
       goals: [
         goal('worker CPU per hit ÷ bare Fastify floor (1 worker behind nginx)', one.cpu_us.worker! / fastify.cpu_us.worker!, 1.4, '×', true),
         goal('nginx CPU per hit ÷ its return-200 floor (1 worker)', one.cpu_us.nginx! / ceiling.cpu_us.nginx!, 2.5, '×', true),
         goal('Redis CPU per hit', one.cpu_us.redis!, 15, ' µs', true),
         goal('full path, 2 workers: share of the nginx ceiling\'s req/s', (100 * two.rps) / ceiling.rps, 30, ' %', false),
         goal(`p99 at ${CONNECTIONS} connections, 2 workers`, two.p99_ms, 30, ' ms', true),
-        goal('ours ÷ the original design, sustained req/s', ours.rps / theirs.rps, 10, '×', false)
+        goal('ours ÷ the original design, sustained req/s', ours.rps / theirs.rps, 10, '×', false),
+        goal('a worker\'s CPU from start to ready (alone)', start.worker.cpu_ms, 300, ' ms', true),
+        goal('… ÷ a bare Node server\'s start', start.worker.cpu_ms / start.floor.cpu_ms, 6, '×', true),
+        goal('one more worker in the stack: its first hit after `up`', start.stack.first_hit_ms / 1000, 2.5, ' s', true),
+        goal('… its container\'s CPU by then', start.stack.cpu_ms, 300, ' ms', true)
       ]
     }
     await mkdir(RESULTS, { recursive: true })

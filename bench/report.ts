@@ -22,6 +22,11 @@ export interface Results {
   scaling: Array<{ workers: number, rps: number }>
   steady: { rate: number, seconds: number, p50_ms: number, p99_ms: number, max_ms: number, errors: number }
   idle: { busy_1: number, busy_n: number, workers: number, per_worker: number, scale_up_ms: number[] }
+  start: {
+    worker: { wall_ms: number, cpu_ms: number }
+    floor: { wall_ms: number, cpu_ms: number }
+    stack: { first_hit_ms: number, cpu_ms: number }
+  }
   goals: Goal[]
 }
 
@@ -77,6 +82,14 @@ export function markdown (r: Results): string {
       `${r.idle.workers}: about ${fixed(100 * r.idle.per_worker, 2)} % of the machine per idle worker.`,
     `From \`up --scale worker=${r.idle.workers}\` to each new worker's first hit served: ` +
       `${int(Math.min(...r.idle.scale_up_ms))} ms for the first, ${int(Math.max(...r.idle.scale_up_ms))} ms for the last.`,
+    '',
+    '## A worker\'s start',
+    '',
+    'Alone on the host, as the image runs it (one bundled file, compile cache warm), from `node` starting to `/readyz` ' +
+      `answering: ${int(r.start.worker.wall_ms)} ms, ${int(r.start.worker.cpu_ms)} ms of CPU; a bare Node HTTP server, measured ` +
+      `the same way: ${int(r.start.floor.wall_ms)} ms, ${int(r.start.floor.cpu_ms)} ms of CPU (medians of 5).`,
+    `One more worker in the stack (\`up -d --no-recreate --scale\`): its first hit ${int(r.start.stack.first_hit_ms)} ms after ` +
+      `\`up\` began, its container at ${int(r.start.stack.cpu_ms)} ms of CPU by then (medians of 3).`,
     ''
   ].join('\n')
 }
