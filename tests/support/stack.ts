@@ -78,7 +78,14 @@ export class Stack {
   }
 
   async down (): Promise<void> {
-    await this.run('down', '--volumes', '--remove-orphans', '--timeout', '5')
+    const down = async (): Promise<string> => await this.run('down', '--volumes', '--remove-orphans', '--timeout', '5')
+    // Compose 2.26 refuses to take a stack down whose workers are scaled to 0
+    // ("could not find worker"): its containers go first, then the rest.
+    await down().catch(async () => {
+      const ids = (await sh('docker', ['ps', '-aq', '--filter', `label=com.docker.compose.project=${this.project}`])).split('\n').filter((id) => id !== '')
+      if (ids.length > 0) await sh('docker', ['rm', '-f', ...ids])
+      return await down()
+    })
     // The project's own image names (docker-compose.yml names images after the project); the layers stay.
     await sh('docker', ['image', 'rm', `${this.project}/web:latest`, `${this.project}/worker:latest`]).catch(() => undefined)
   }
