@@ -43,12 +43,18 @@ const hostsWithHits = async (): Promise<string[]> => (await rates()).filter(([, 
  * least 100 apart as RGB points (0-255 each); two greens like #047857 and
  * #3f6212 are 93 apart and would fail.
  */
+const FAR_APART = 100
+/** How far apart two computed colours (`rgb(r, g, b)`) are, as points in RGB space. */
+function colourDistance (a: string, b: string): number {
+  const rgb = (colour: string): number[] => colour.match(/\d+/g)!.map(Number)
+  return Math.hypot(...rgb(a).map((v, k) => v - rgb(b)[k]!))
+}
+
 async function expectDistinctColours (workers: string[]): Promise<void> {
-  const rgb = await Promise.all(workers.map(async (host) => (await rowColour(host)).match(/\d+/g)!.map(Number)))
-  for (let i = 0; i < rgb.length; i++) {
-    for (let j = i + 1; j < rgb.length; j++) {
-      const distance = Math.hypot(...rgb[i]!.map((v, k) => v - rgb[j]![k]!))
-      expect(distance, `${workers[i]} ${String(rgb[i])} vs ${workers[j]} ${String(rgb[j])}`).toBeGreaterThanOrEqual(100)
+  const colours = await Promise.all(workers.map(async (host) => await rowColour(host)))
+  for (let i = 0; i < colours.length; i++) {
+    for (let j = i + 1; j < colours.length; j++) {
+      expect(colourDistance(colours[i]!, colours[j]!), `${workers[i]} ${colours[i]} vs ${workers[j]} ${colours[j]}`).toBeGreaterThanOrEqual(FAR_APART)
     }
   }
 }
@@ -248,10 +254,9 @@ describe('the page in a browser', () => {
       }
     }))
     expect(looks).toHaveLength(12)
-    const rgb = (colour: string): number[] => colour.match(/\d+/g)!.map(Number)
     for (const [i, a] of looks.entries()) {
       for (const b of looks.slice(i + 1)) {
-        const far = Math.hypot(...rgb(a.colour).map((v, k) => v - rgb(b.colour)[k]!)) >= 100
+        const far = colourDistance(a.colour, b.colour) >= FAR_APART
         expect(far || (a.mark !== b.mark && a.dashes !== b.dashes), `${JSON.stringify(a)} vs ${JSON.stringify(b)}`).toBe(true)
       }
     }

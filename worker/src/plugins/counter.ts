@@ -220,9 +220,10 @@ async function counterPlugin (app: FastifyInstance, opts: CounterOptions): Promi
         serving: Object.fromEntries(alive.map((worker) => [worker, Number(slots[worker] ?? 0)])),
         nodes: Object.fromEntries(alive.map((worker) => [worker, nodes[worker] ?? 'unknown'])),
         now,
+        // "number worker", as the script writes them (a hostname has no space).
         recent: recent.map((entry) => {
-          const [hits = '0', ...hostname] = entry.split(' ')
-          return { hostname: hostname.join(' '), hits: Number(hits) }
+          const [hits, hostname = ''] = entry.split(' ')
+          return { hostname, hits: Number(hits) }
         })
       }
     },
