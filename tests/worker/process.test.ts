@@ -3,6 +3,7 @@ import { RedisServer } from '../support/redis-server.js'
 import { WorkerProcess } from '../support/worker-process.js'
 import { waitFor } from '../support/wait.js'
 import { BROWSER_ACCEPT } from '../support/app.js'
+import { parseSamples, total } from '../support/prometheus-text.js'
 import { RETRY_AFTER_SECONDS } from '../../worker/src/errors.js'
 
 let redis: RedisServer
@@ -36,6 +37,21 @@ describe('the running worker', () => {
     expect(requestLines.filter((line) => line.url === '/')).toEqual([
       expect.objectContaining({ hostname: 'logging-worker', reqId: 'rid-123', method: 'GET', statusCode: 200 })
     ])
+  })
+
+  it('serves the process\'s own metrics at /metrics (CPU, memory, event-loop lag, GC), and logs no line for a scrape', async () => {
+    const worker = await WorkerProcess.start({ REDIS_URL: redis.url, HOSTNAME: 'scraped-worker' })
+    try {
+      await fetch(`${worker.url}/`)
+      const samples = parseSamples(await (await fetch(`${worker.url}/metrics`)).text())
+      for (const name of ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_p99_seconds', 'nodejs_heap_size_used_bytes', 'hitcounter_hits_total']) {
+        expect(samples.find((sample) => sample.name === name), name).toMatchObject({ labels: { worker: 'scraped-worker' } })
+      }
+      expect(total(samples, 'hitcounter_hits_total')).toBe(1)
+    } finally {
+      await worker.stop()
+    }
+    expect(worker.logLines().filter((line) => line.url === '/metrics')).toEqual([])
   })
 
   it('waits out a short outage, answers 503 at once in a long one, stays up, and recovers by itself', async () => {

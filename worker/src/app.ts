@@ -7,10 +7,12 @@ import drain from './plugins/drain.js'
 import redis from './plugins/redis.js'
 import counter from './plugins/counter.js'
 import presence from './plugins/presence.js'
+import metrics from './plugins/metrics.js'
 import rootRoutes from './routes/root.js'
 import statsRoutes from './routes/stats.js'
 import healthRoutes from './routes/health.js'
 import assetRoutes from './routes/assets.js'
+import metricsRoutes from './routes/metrics.js'
 import { OneLinePerRequest } from './request-log.js'
 import { sendError } from './errors.js'
 
@@ -29,11 +31,16 @@ function logDestination (): ReturnType<typeof pino.destination> {
   return pino.destination({ dest: 1, sync: false, minLength: 4096, periodicFlush: 250 })
 }
 
+export interface AppOptions {
+  /** Watch the process too (CPU, memory, event-loop lag, GC) at /metrics: once per process, so the entry point's choice. */
+  processMetrics?: boolean
+}
+
 /**
  * Builds the worker without listening, so tests can build it, call it, close it.
  * `server.ts` is the entry that listens and handles signals.
  */
-export async function buildApp (config: AppConfig): Promise<FastifyInstance> {
+export async function buildApp (config: AppConfig, options: AppOptions = {}): Promise<FastifyInstance> {
   const hostname = config.HOSTNAME
   const logs = logDestination()
   const app = Fastify({
@@ -76,6 +83,7 @@ export async function buildApp (config: AppConfig): Promise<FastifyInstance> {
   app.setNotFoundHandler(async (request, reply) => await sendError(request, reply, 404, `no route for ${request.method} ${request.url}`))
 
   await app.register(accepts)
+  await app.register(metrics, { hostname, processMetrics: options.processMetrics ?? false })
   await app.register(drain)
   await app.register(redis, {
     url: config.REDIS_URL,
@@ -89,5 +97,6 @@ export async function buildApp (config: AppConfig): Promise<FastifyInstance> {
   await app.register(statsRoutes)
   await app.register(healthRoutes)
   await app.register(assetRoutes)
+  await app.register(metricsRoutes)
   return app
 }

@@ -12,7 +12,7 @@ try {
   process.exit(2)
 }
 
-const app = await buildApp(config)
+const app = await buildApp(config, { processMetrics: true })
 
 closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS }, async ({ signal, err }) => {
   if (err !== undefined) app.log.error({ reason: err.message, errorName: err.name }, 'shutting down after an error')

@@ -18,7 +18,10 @@
 -- primary, not on a cluster.)
 -- ARGV: worker, deadline (ms, on Redis's clock), window seconds, window key
 -- prefix, recent hits kept, per-second key prefix, seconds kept, then the hits'
--- ids. Returns {number, worker's count} for each hit in turn, flat; nil when refused.
+-- ids. Returns {number, worker's count, how} for each hit in turn, flat; nil
+-- when refused. how: 1 counted by this call; 2 counted before and credited to
+-- this worker already (its own earlier try, whose reply may have been lost, or
+-- the same id earlier in this batch); 0 counted before, credit moved here.
 local clock = redis.call('TIME')
 local now = tonumber(clock[1])
 if now * 1000 + math.floor(tonumber(clock[2]) / 1000) > tonumber(ARGV[2]) then return nil end
@@ -55,7 +58,7 @@ if #fresh > 0 then
     known[ids[i]], where[ids[i]] = total .. ' ' .. worker, current
     fields[2 * n - 1], fields[2 * n] = ids[i], known[ids[i]]
     recent[n] = known[ids[i]]
-    answers[2 * i - 1], answers[2 * i] = total, mine - #fresh + n
+    answers[3 * i - 2], answers[3 * i - 1], answers[3 * i] = total, mine - #fresh + n, 1
   end
   redis.call('HSET', current, unpack(fields))
   redis.call('EXPIRE', current, #windows * width, 'NX')
@@ -66,15 +69,17 @@ if #fresh > 0 then
   redis.call('EXPIRE', second, secondsKept + 5, 'NX')
 end
 for i, id in ipairs(ids) do
-  if answers[2 * i - 1] == nil then
+  if answers[3 * i - 2] == nil then
     local total, credited = string.match(known[id], '^(%d+) (.+)$')
+    local how = 2
     if credited ~= worker then
+      how = 0
       redis.call('HINCRBY', KEYS[2], credited, -1)
       redis.call('HINCRBY', KEYS[2], worker, 1)
       known[id] = total .. ' ' .. worker
       redis.call('HSET', where[id], id, known[id])
     end
-    answers[2 * i - 1], answers[2 * i] = tonumber(total), tonumber(redis.call('HGET', KEYS[2], worker))
+    answers[3 * i - 2], answers[3 * i - 1], answers[3 * i] = tonumber(total), tonumber(redis.call('HGET', KEYS[2], worker)), how
   end
 end
 return answers

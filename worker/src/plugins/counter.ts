@@ -5,6 +5,7 @@ import { ReplyError, type Result } from 'ioredis'
 import type { FastifyInstance } from 'fastify'
 import type { HistoryReply, StatsReply } from '../schemas.js'
 import { ALIVE_KEY, ALIVE_TTL_MS, NODES_KEY, SLOTS_KEY } from './presence.js'
+import type { RedisCall } from './metrics.js'
 
 /** What counting one hit gave. */
 export interface CountedHit {
@@ -72,6 +73,16 @@ const RETRY_PAUSE_MS = 25
 const DEADLINE_MARGIN_MS = 50
 
 const COUNT_HITS = readFileSync(new URL('../lua/count-hits.lua', import.meta.url), 'utf8')
+
+/**
+ * Why a Redis call failed, in a word, for the `kind` label of
+ * hitcounter_redis_errors_total: Redis's own error code (READONLY, …), or what
+ * the client saw (a timeout, a lost connection). A bounded set: never a message.
+ */
+export function failureKind (err: unknown): string {
+  if (err instanceof ReplyError) return /^[A-Z]{2,16}\b/.exec((err as Error).message)?.[0]?.toLowerCase() ?? 'reply'
+  return err instanceof Error && err.message === 'Command timed out' ? 'timeout' : 'connection'
+}
 
 /** The hits were not answered 200: Redis could not count them, or confirm them on a replica, in time. */
 export class CounterUnavailableError extends Error {
@@ -151,19 +162,49 @@ async function counterPlugin (app: FastifyInstance, opts: CounterOptions): Promi
     if (app.redisAwayMs() > opts.timeoutMs) throw new CounterUnavailableError(new Error(`Redis unreachable for ${Math.round(app.redisAwayMs())} ms`))
   }
   app.redis.defineCommand('countHits', { numberOfKeys: 3, lua: COUNT_HITS })
+  const { metrics } = app
 
-  /** One try of a batch: the script, then (with replicas) WAIT until enough replicas hold its counts. */
-  const tryBatch = async (hitIds: readonly string[], deadline: number, budgetEnds: number): Promise<CountedHit[]> => {
-    const reply = await app.redis.countHits(
+  /** `pending`, timed, and counted by why when it fails. */
+  const measured = async <T>(call: RedisCall, pending: Promise<T>): Promise<T> => {
+    const done = metrics.redisCallSeconds.startTimer({ call })
+    try {
+      return await pending
+    } catch (err) {
+      metrics.redisErrors.inc({ call, kind: failureKind(err) })
+      throw err
+    } finally {
+      done()
+    }
+  }
+
+  /**
+   * One try of a batch: the script, then (with replicas) WAIT until enough
+   * replicas hold its counts. `earlierTryMayHaveRun`: a try of this batch lost
+   * its reply, so the hits it counted come back as already this worker's, and
+   * are this worker's to report.
+   */
+  const tryBatch = async (hitIds: readonly string[], deadline: number, budgetEnds: number, earlierTryMayHaveRun: boolean): Promise<CountedHit[]> => {
+    const reply = await measured('count_hits', app.redis.countHits(
       TOTAL_KEY, PER_WORKER_KEY, RECENT_KEY, opts.hostname, deadline, ID_WINDOW_SECONDS, ID_WINDOW_PREFIX,
       RECENT_HITS, SECOND_PREFIX, HISTORY_SECONDS, ...hitIds
-    )
-    if (reply === null) throw new CounterUnavailableError(new Error('Redis ran the count after the hits\' deadline'))
-    if (opts.minReplicas > 0) {
-      const acked = await app.redis.wait(opts.minReplicas, Math.max(1, Math.ceil(budgetEnds - performance.now())))
-      if (acked < opts.minReplicas) throw new CounterUnavailableError(new Error(`${acked} of ${opts.minReplicas} replicas confirmed the count in time`))
+    ))
+    if (reply === null) {
+      metrics.redisErrors.inc({ call: 'count_hits', kind: 'late' })
+      throw new CounterUnavailableError(new Error('Redis ran the count after the hits\' deadline'))
     }
-    return hitIds.map((_, i) => ({ total: reply[2 * i]!, worker: reply[2 * i + 1]! }))
+    // Counted from the reply, before WAIT: Redis's total holds these hits whatever the replicas say.
+    const mine = new Set<string>()
+    hitIds.forEach((id, i) => { if (reply[3 * i + 2] === 1 || (earlierTryMayHaveRun && reply[3 * i + 2] === 2)) mine.add(id) })
+    metrics.hitsCounted.inc(mine.size)
+    metrics.hitsPerCall.observe(hitIds.length)
+    if (opts.minReplicas > 0) {
+      const acked = await measured('wait', app.redis.wait(opts.minReplicas, Math.max(1, Math.ceil(budgetEnds - performance.now()))))
+      if (acked < opts.minReplicas) {
+        metrics.redisErrors.inc({ call: 'wait', kind: 'replicas' })
+        throw new CounterUnavailableError(new Error(`${acked} of ${opts.minReplicas} replicas confirmed the count in time`))
+      }
+    }
+    return hitIds.map((_, i) => ({ total: reply[3 * i]!, worker: reply[3 * i + 1]! }))
   }
 
   // A batch is tried until it is answered or its budget (REDIS_TIMEOUT_MS) is
@@ -175,10 +216,13 @@ async function counterPlugin (app: FastifyInstance, opts: CounterOptions): Promi
     // Away for longer than a hit may wait: answer now instead of waiting for nothing.
     unlessAwayTooLong()
     const deadline = Math.floor(await before(app.redisClock.now(), budgetEnds, 'no answer from Redis')) + opts.timeoutMs - DEADLINE_MARGIN_MS
+    let earlierTryMayHaveRun = false
     for (;;) {
       try {
-        return await before(Promise.race([tryBatch(hitIds, deadline, budgetEnds), app.redisLost()]), budgetEnds, 'no answer from Redis')
+        return await before(Promise.race([tryBatch(hitIds, deadline, budgetEnds, earlierTryMayHaveRun), app.redisLost()]), budgetEnds, 'no answer from Redis')
       } catch (err) {
+        // A refusal (READONLY, …) means the script did not run; a lost connection may have lost only its reply.
+        earlierTryMayHaveRun ||= !(err instanceof ReplyError)
         if (!worthRetrying(err) || performance.now() + RETRY_PAUSE_MS >= budgetEnds) throw asAnswer(err)
         app.log.debug({ reason: (err as Error).message, hits: hitIds.length }, 'trying a batch again')
         await sleep(RETRY_PAUSE_MS)
@@ -203,11 +247,11 @@ async function counterPlugin (app: FastifyInstance, opts: CounterOptions): Promi
     async stats () {
       unlessAwayTooLong()
       // MULTI: the counts, the serving workers, the recent hits and Redis's clock, read at the same instant.
-      const replies = await unlessUnavailable(app.redis.multi()
+      const replies = await unlessUnavailable(measured('stats', app.redis.multi()
         .get(TOTAL_KEY).hgetall(PER_WORKER_KEY)
         .zrange(ALIVE_KEY, '0', '-1', 'WITHSCORES').hgetall(SLOTS_KEY).hgetall(NODES_KEY).time()
         .lrange(RECENT_KEY, 0, RECENT_HITS - 1)
-        .exec())
+        .exec()))
       const [total, workers, beats, slots, nodes, [seconds, micros], recent] = values(replies) as [
         string | null, Record<string, string>, string[], Record<string, string>, Record<string, string>, [string, string], string[]
       ]
@@ -234,10 +278,10 @@ async function counterPlugin (app: FastifyInstance, opts: CounterOptions): Promi
       const first = last - HISTORY_SECONDS + 1
       const reads = app.redis.multi()
       for (let second = first; second <= last; second++) reads.hgetall(`${SECOND_PREFIX}${second}`)
-      const perSecond = values(await unlessUnavailable(reads.exec())) as Array<Record<string, string>>
+      const perSecond = values(await unlessUnavailable(measured('history', reads.exec()))) as Array<Record<string, string>>
       return { now, seconds: perSecond.map(numbers) }
     }
   })
 }
 
-export default fp(counterPlugin, { name: 'counter', dependencies: ['redis'] })
+export default fp(counterPlugin, { name: 'counter', dependencies: ['redis', 'metrics'] })
