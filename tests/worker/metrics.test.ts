@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import { RedisServer } from '../support/redis-server.js'
 import { ReplyDroppingProxy } from '../support/reply-dropping-proxy.js'
 import { buildReadyApp } from '../support/app.js'
-import { parseSamples, total, type Sample } from '../support/prometheus-text.js'
+import { parseSamples, total, type Sample } from '../support/prometheus.js'
 import { UNMATCHED_ROUTE } from '../../worker/src/plugins/metrics.js'
 import type { StatsReply } from '../../worker/src/schemas.js'
 
@@ -94,8 +94,8 @@ describe('/metrics: what else it says, with bounded labels', () => {
     expect(requests({ route: UNMATCHED_ROUTE, method: 'GET', status_code: '404' })).toBeGreaterThanOrEqual(1)
     expect(requests({ route: '/', method: 'DELETE', status_code: '405' })).toBeGreaterThanOrEqual(1)
     expect(requests({ route: '/', method: 'GET', status_code: '200' })).toBeGreaterThanOrEqual(1)
-    // Every series carries the worker's name (the page's), and the routes are the app's own patterns.
-    expect(samples.every((sample) => sample.labels.worker === 'worker-a')).toBe(true)
+    // Every series carries the worker's name (the page's) and its node, and the routes are the app's own patterns.
+    expect(samples.every((sample) => sample.labels.worker === 'worker-a' && sample.labels.node === 'local')).toBe(true)
     const routed = samples.filter((sample) => sample.labels.route !== undefined && sample.labels.route !== UNMATCHED_ROUTE)
     expect(routed.length).toBeGreaterThan(0)
     for (const { labels } of routed) expect(a.hasRoute({ url: labels.route!, method: labels.method as 'GET' })).toBe(true)

@@ -3,7 +3,7 @@ import { RedisServer } from '../support/redis-server.js'
 import { WorkerProcess } from '../support/worker-process.js'
 import { waitFor } from '../support/wait.js'
 import { BROWSER_ACCEPT } from '../support/app.js'
-import { parseSamples, total } from '../support/prometheus-text.js'
+import { parseSamples, total } from '../support/prometheus.js'
 import { RETRY_AFTER_SECONDS } from '../../worker/src/errors.js'
 
 let redis: RedisServer

@@ -42,6 +42,7 @@ export interface AppOptions {
  */
 export async function buildApp (config: AppConfig, options: AppOptions = {}): Promise<FastifyInstance> {
   const hostname = config.HOSTNAME
+  const node = config.NODE_NAME ?? 'local'
   const logs = logDestination()
   const app = Fastify({
     logger: {
@@ -83,7 +84,7 @@ export async function buildApp (config: AppConfig, options: AppOptions = {}): Pr
   app.setNotFoundHandler(async (request, reply) => await sendError(request, reply, 404, `no route for ${request.method} ${request.url}`))
 
   await app.register(accepts)
-  await app.register(metrics, { hostname, processMetrics: options.processMetrics ?? false })
+  await app.register(metrics, { hostname, node, processMetrics: options.processMetrics ?? false })
   await app.register(drain)
   await app.register(redis, {
     url: config.REDIS_URL,
@@ -92,7 +93,7 @@ export async function buildApp (config: AppConfig, options: AppOptions = {}): Pr
     timeoutMs: config.REDIS_TIMEOUT_MS
   })
   await app.register(counter, { hostname, timeoutMs: config.REDIS_TIMEOUT_MS, minReplicas: config.REDIS_MIN_REPLICAS ?? 0 })
-  await app.register(presence, { hostname, node: config.NODE_NAME ?? 'local' })
+  await app.register(presence, { hostname, node })
   await app.register(rootRoutes, { hostname })
   await app.register(statsRoutes)
   await app.register(healthRoutes)

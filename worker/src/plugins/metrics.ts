@@ -23,6 +23,8 @@ declare module 'fastify' {
 
 export interface MetricsOptions {
   hostname: string
+  /** The machine it runs on (NODE_NAME): on a swarm, which node served. */
+  node: string
   /**
    * The process's own metrics (CPU, memory, event-loop lag, GC): once per
    * process, by the entry point, since they watch the process, not the app,
@@ -41,12 +43,13 @@ export const UNMATCHED_ROUTE = 'unmatched'
 
 /**
  * Registers the worker's metrics, in a registry of its own (tests build many
- * apps in one process), every series labelled with the worker's hostname, the
- * name the page shows. Labels are bounded: routes by their pattern, no ids, no URLs.
+ * apps in one process), every series labelled with the worker's hostname (the
+ * name the page shows) and its node. Labels are bounded: routes by their
+ * pattern, no ids, no URLs.
  */
 async function metricsPlugin (app: FastifyInstance, opts: MetricsOptions): Promise<void> {
   const registry = new Registry()
-  registry.setDefaultLabels({ worker: opts.hostname })
+  registry.setDefaultLabels({ worker: opts.hostname, node: opts.node })
   if (opts.processMetrics) collectDefaultMetrics({ register: registry })
 
   const requestSeconds = new Histogram({
