@@ -67,6 +67,13 @@ describe('/metrics: what the workers counted adds up to the counter', () => {
     const counted = (await counter()).total - totalBefore
     expect(counted).toBe(1)
     expect((await hitsCounted())['worker-c']! - before).toBe(1)
+
+    // The same id twice in the batch whose reply is lost: still one hit, reported once.
+    proxy.dropReplyTo('lost-twice')
+    expect(await Promise.all([hit(c, 'lost-twice'), hit(c, 'lost-twice')])).toEqual([200, 200])
+    expect(proxy.dropped).toBe(2)
+    expect((await counter()).total - totalBefore).toBe(2)
+    expect((await hitsCounted())['worker-c']! - before).toBe(2)
   })
 
   it('a hit Redis cannot count in time: 503, no hit reported, and the failure counted by its kind', async () => {

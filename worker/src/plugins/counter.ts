@@ -166,14 +166,14 @@ async function counterPlugin (app: FastifyInstance, opts: CounterOptions): Promi
 
   /** `pending`, timed, and counted by why when it fails. */
   const measured = async <T>(call: RedisCall, pending: Promise<T>): Promise<T> => {
-    const done = metrics.redisCallSeconds.startTimer({ call })
+    const started = performance.now()
     try {
       return await pending
     } catch (err) {
       metrics.redisErrors.inc({ call, kind: failureKind(err) })
       throw err
     } finally {
-      done()
+      metrics.redisCallSeconds.observe({ call }, (performance.now() - started) / 1000)
     }
   }
 
@@ -193,9 +193,14 @@ async function counterPlugin (app: FastifyInstance, opts: CounterOptions): Promi
       throw new CounterUnavailableError(new Error('Redis ran the count after the hits\' deadline'))
     }
     // Counted from the reply, before WAIT: Redis's total holds these hits whatever the replicas say.
-    const mine = new Set<string>()
-    hitIds.forEach((id, i) => { if (reply[3 * i + 2] === 1 || (earlierTryMayHaveRun && reply[3 * i + 2] === 2)) mine.add(id) })
-    metrics.hitsCounted.inc(mine.size)
+    // Counted now, or (after a lost reply) counted by that try; each id once (a fresh one leads its repeats in a batch).
+    const fresh = new Set<string>()
+    const earlier = new Set<string>()
+    hitIds.forEach((id, i) => {
+      if (reply[3 * i + 2] === 1) fresh.add(id)
+      else if (earlierTryMayHaveRun && reply[3 * i + 2] === 2 && !fresh.has(id)) earlier.add(id)
+    })
+    metrics.hitsCounted.inc(fresh.size + earlier.size)
     metrics.hitsPerCall.observe(hitIds.length)
     if (opts.minReplicas > 0) {
       const acked = await measured('wait', app.redis.wait(opts.minReplicas, Math.max(1, Math.ceil(budgetEnds - performance.now()))))

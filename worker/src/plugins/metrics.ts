@@ -59,12 +59,13 @@ async function metricsPlugin (app: FastifyInstance, opts: MetricsOptions): Promi
     buckets: DURATION_BUCKETS,
     registers: [registry]
   })
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     requestSeconds.observe({
       route: request.routeOptions.url ?? UNMATCHED_ROUTE,
       method: request.method,
       status_code: reply.statusCode
     }, reply.elapsedTime / 1000)
+    done()
   })
 
   app.decorate('metrics', {
