@@ -81,7 +81,9 @@ build_standin() {
 }
 
 for image in $(base_images); do
+  # A recipe is named after the image, without tag or Docker Hub account (prom/prometheus: prometheus).
   recipe=${image%%:*}
+  recipe=${recipe##*/}
   # The swarm lab's node image starts from plain Debian sid: the stand-ins' own base is that.
   if [ "$image" = debian:sid ]; then
     if docker image inspect "$image" >/dev/null 2>&1; then say "$image: present"
@@ -104,7 +106,7 @@ for image in $(base_images); do
     continue
   fi
   case "$recipe" in
-    node|nginx|redis) build_standin "$image" "$recipe" ;;
+    node|nginx|redis|prometheus|redis_exporter|nginx-prometheus-exporter) build_standin "$image" "$recipe" ;;
     *) die "$image is not present, cannot be pulled, and has no stand-in recipe in $standins" ;;
   esac
   say "$image: stand-in ready"

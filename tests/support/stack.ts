@@ -37,6 +37,8 @@ export interface StackOptions {
   files?: string[]
   /** Variables for the compose files, such as extra published ports. */
   env?: Record<string, string>
+  /** Compose profiles to run too (docker-compose.yml's "metrics"). */
+  profiles?: string[]
 }
 
 /** The real docker-compose.yml, up under a project name and host port of its own. */
@@ -58,8 +60,9 @@ export class Stack {
 
   static async up (workers: number, options: StackOptions = {}): Promise<Stack> {
     const files = options.files === undefined ? [] : ['docker-compose.yml', ...options.files].flatMap((file) => ['-f', file])
+    const profiles = (options.profiles ?? []).flatMap((profile) => ['--profile', profile])
     const env = { HTTP_PORT: String(await freePort()), ...options.env }
-    const stack = new Stack([...await composeCommand(), ...files], options.project ?? `hitcounter-e2e-${process.pid}`, env)
+    const stack = new Stack([...await composeCommand(), ...files, ...profiles], options.project ?? `hitcounter-e2e-${process.pid}`, env)
     // The README's demo command, detached.
     await stack.run('up', '-d', '--build', '--scale', `worker=${workers}`)
     await waitFor('nginx to answer', async () => await fetch(`${stack.url}/nginx-health`).then((res) => res.ok, () => false), 60000, 200)
