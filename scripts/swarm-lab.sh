@@ -9,14 +9,17 @@ usage() {
   cat <<'USAGE'
 Usage: bash scripts/swarm-lab.sh COMMAND
   up                  build the images, start nodes n1 n2 n3, join them as three managers,
-                      load the images onto every node, deploy deploy/swarm/hitcounter.yml,
-                      wait until every worker has served a hit, print each node's address
+                      load the images onto every node, deploy deploy/swarm/hitcounter.yml
+                      with deploy/swarm/metrics.yml (Prometheus), wait until every worker
+                      has served a hit, print each node's address and Prometheus's
   docker NODE ARGS... the docker CLI against NODE's engine (docker n1 node ls)
   kill NODE           NODE dies at once, as on a power cut (its container is killed)
   down                remove the nodes, their volumes and network (nothing is left)
   --help              this text
 Environment:
   LAB_PORT     n1's entry on 127.0.0.1 (default 8080); n2 is LAB_PORT+1, n3 LAB_PORT+2
+  LAB_METRICS_PORT  Prometheus on 127.0.0.1, as published by the node it runs on
+                    (default 9090 for n1, 9091 for n2, 9092 for n3)
   LAB_WORKERS  worker replicas (default 6)
   LAB_NAME     prefix of the lab's containers, volumes and network (default hitcounter-lab)
 USAGE
@@ -25,13 +28,15 @@ USAGE
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 lab=${LAB_NAME:-hitcounter-lab}
 port=${LAB_PORT:-8080}
+metrics_port=${LAB_METRICS_PORT:-9090}
 workers=${LAB_WORKERS:-6}
 nodes=(n1 n2 n3)
 node_image=$lab/node:latest
 stack=hitcounter
 # What every node needs: the two images compose builds (named after the lab, as
-# a compose project of that name names them), and Redis.
-images=("$lab/web:latest" "$lab/worker:latest" redis:8)
+# a compose project of that name names them), Redis, and Prometheus (the image
+# deploy/swarm/metrics.yml names).
+images=("$lab/web:latest" "$lab/worker:latest" redis:8 "$(awk '$1 == "image:" { print $2; exit }' "$root/deploy/swarm/metrics.yml")")
 
 say() { printf 'swarm-lab: %s\n' "$*"; }
 die() { printf 'swarm-lab: error: %s\n' "$*" >&2; exit 1; }
@@ -51,6 +56,7 @@ on() {
 in_range() { [[ $1 =~ ^[0-9]{1,5}$ ]] && [ "$1" -ge "$2" ] && [ "$1" -le "$3" ]; }
 check_numbers() {
   in_range "$port" 1 65533 || die "LAB_PORT must be a port number from 1 to 65533 (got '$port')"
+  in_range "$metrics_port" 1 65533 || die "LAB_METRICS_PORT must be a port number from 1 to 65533 (got '$metrics_port')"
   in_range "$workers" 1 60 || die "LAB_WORKERS must be a whole number from 1 to 60 (got '$workers')"
 }
 
@@ -93,6 +99,8 @@ up() {
   for i in 0 1 2; do
     taken=$(docker ps --format '{{.Names}} {{.Ports}}' | grep -F "127.0.0.1:$((port + i))->" | cut -d' ' -f1 || true)
     [ -z "$taken" ] || die "127.0.0.1:$((port + i)) is taken by container $taken (set LAB_PORT)"
+    taken=$(docker ps --format '{{.Names}} {{.Ports}}' | grep -F "127.0.0.1:$((metrics_port + i))->" | cut -d' ' -f1 || true)
+    [ -z "$taken" ] || die "127.0.0.1:$((metrics_port + i)) is taken by container $taken (set LAB_METRICS_PORT)"
   done
 
   say "base images"
@@ -107,8 +115,8 @@ up() {
   for i in 0 1 2; do
     node=${nodes[$i]}
     docker run -d --privileged --name "$(container "$node")" --hostname "$node" --network "$lab" \
-      --label "hitcounter.lab=$lab" -p "127.0.0.1:$((port + i)):80" \
-      -v "$lab-$node:/var/lib/docker" -v "$root/deploy:/lab/deploy:ro" "$node_image" >/dev/null
+      --label "hitcounter.lab=$lab" -p "127.0.0.1:$((port + i)):80" -p "127.0.0.1:$((metrics_port + i)):9090" \
+      -v "$lab-$node:/var/lib/docker" -v "$root/deploy:/lab/deploy:ro" -v "$root/metrics:/lab/metrics:ro" "$node_image" >/dev/null
   done
   for node in "${nodes[@]}"; do wait_until "$node's engine" 60 on "$node" info; done
 
@@ -129,12 +137,17 @@ up() {
   wait
   rm -f "$archive"
 
-  say "deploying deploy/swarm/hitcounter.yml ($workers workers)"
-  docker exec -e HTTP_PORT=80 -e WORKERS="$workers" -e REGISTRY="$lab" -e TAG=latest "$(container n1)" \
-    docker stack deploy --resolve-image never -c /lab/deploy/swarm/hitcounter.yml "$stack" >/dev/null
+  say "deploying deploy/swarm/hitcounter.yml ($workers workers) and deploy/swarm/metrics.yml"
+  docker exec -e HTTP_PORT=80 -e METRICS_PORT=9090 -e WORKERS="$workers" -e REGISTRY="$lab" -e TAG=latest "$(container n1)" \
+    docker stack deploy --resolve-image never -c /lab/deploy/swarm/hitcounter.yml -c /lab/deploy/swarm/metrics.yml "$stack" >/dev/null
   wait_until "all $workers workers to serve a hit" 240 all_workers_served
   for i in 0 1 2; do
     echo "hitcounter: open http://127.0.0.1:$((port + i)) (node ${nodes[$i]})"
+  done
+  for i in 0 1 2; do
+    if [ -n "$(on "${nodes[$i]}" ps -q --filter "label=com.docker.swarm.service.name=${stack}_prometheus")" ]; then
+      echo "prometheus: http://127.0.0.1:$((metrics_port + i)) (node ${nodes[$i]})"
+    fi
   done
 }
 

@@ -84,6 +84,30 @@ describe('Kubernetes manifests', () => {
   })
 })
 
+describe('a plain Prometheus on Kubernetes', () => {
+  it('finds the workers by the usual annotations, naming the port and path they serve metrics on, and may reach them', async () => {
+    const all = (await manifests()).map(({ doc }) => doc as any)
+    const pod = all.find((doc) => doc.kind === 'Deployment' && doc.metadata.name === 'worker').spec.template
+    expect(pod.metadata.annotations).toEqual({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': '3000', 'prometheus.io/path': '/metrics' })
+    expect(pod.spec.containers[0].ports).toContainEqual({ name: 'http', containerPort: 3000 })
+    const policy = all.find((doc) => doc.kind === 'NetworkPolicy' && doc.spec.podSelector.matchLabels['app.kubernetes.io/name'] === 'worker')
+    expect(policy.spec.ingress[0].from).toContainEqual({ namespaceSelector: {}, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } } })
+    expect(policy.spec.ingress[0].ports).toEqual([{ port: 3000 }])
+  })
+
+  it('its scrape file keeps the annotated pods of the namespace the base deploys to', async () => {
+    const { namespace } = parseAllDocuments(await readFile(`${BASE}/kustomization.yaml`, 'utf8'))[0]!.toJS() as { namespace: string }
+    interface PodJob {
+      kubernetes_sd_configs: Array<{ role: string, namespaces: { names: string[] } }>
+      relabel_configs: Array<Record<string, unknown>>
+    }
+    const scrape = parseAllDocuments(await readFile('deploy/kubernetes/prometheus-scrape.yml', 'utf8'))[0]!.toJS() as { scrape_configs: PodJob[] }
+    const [job] = scrape.scrape_configs
+    expect(job!.kubernetes_sd_configs).toEqual([{ role: 'pod', namespaces: { names: [namespace] } }])
+    expect(job!.relabel_configs[0]).toEqual({ source_labels: ['__meta_kubernetes_pod_annotation_prometheus_io_scrape'], action: 'keep', regex: 'true' })
+  })
+})
+
 describe('one nginx config for Compose and Kubernetes', () => {
   it('nginx.conf includes discovery/*.conf, and Kubernetes has a template for each of those files', async () => {
     const lines = [...(await readFile('web/nginx.conf', 'utf8')).matchAll(/^\s*include \/etc\/nginx\/discovery\/(\S+);$/gm)]

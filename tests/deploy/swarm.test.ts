@@ -39,3 +39,26 @@ describe('the Swarm stack file', () => {
     expect(worker!.healthcheck!.test).toEqual(['CMD', 'bash', 'healthcheck.sh', '/healthz'])
   })
 })
+
+describe('Prometheus finds the workers by the name nginx balances over', () => {
+  interface DnsJob { job_name: string, dns_sd_configs: Array<{ names: string[], type: string, port: number, refresh_interval: string }> }
+  const workersJob = async (): Promise<DnsJob> => (parse(await readFile('metrics/scrape/workers.yml', 'utf8')) as { scrape_configs: DnsJob[] }).scrape_configs[0]!
+
+  it('its workers job asks Docker\'s DNS for the alias the workers carry in Compose and on Swarm, at the port they listen on, every 5 s', async () => {
+    const job = await workersJob()
+    expect(job.dns_sd_configs).toEqual([{ names: ['apps'], type: 'A', port: 3000, refresh_interval: '5s' }])
+    const compose = parse(await readFile('docker-compose.yml', 'utf8')) as { services: Record<string, { networks: Record<string, { aliases: string[] }> }> }
+    const swarm = parse(await readFile('deploy/swarm/hitcounter.yml', 'utf8')) as typeof compose
+    for (const file of [compose, swarm]) expect(file.services.worker!.networks.backend!.aliases).toEqual(['apps'])
+    expect(await readFile('worker/Dockerfile', 'utf8')).toMatch(/^ENV .*\bPORT=3000\b/m)
+  })
+
+  it('on Swarm it is a stack file of its own, on the workers\' network, with Compose\'s config less the exporters', async () => {
+    const metrics = parse(await readFile('deploy/swarm/metrics.yml', 'utf8')) as { services: { prometheus: { image: string, networks: string[] } } }
+    const compose = parse(await readFile('docker-compose.yml', 'utf8')) as { services: Record<string, { image: string, profiles?: string[] }> }
+    expect(metrics.services.prometheus.image).toBe(compose.services.prometheus!.image)
+    expect(metrics.services.prometheus.networks).toContain('backend')
+    // With the profile only: without it, nothing extra runs.
+    for (const name of ['prometheus', 'redis-exporter', 'nginx-exporter']) expect(compose.services[name]!.profiles, name).toEqual(['metrics'])
+  })
+})

@@ -90,6 +90,19 @@ describe('three nodes, one stack', () => {
     expect((await lab.stats()).nodes).toEqual(Object.fromEntries(tasks.map((task) => [task.host, task.node])))
   })
 
+  it('Prometheus, on one node, scrapes every worker task on all 3 by the alias "apps", each labelled with its node', async () => {
+    await whole()
+    const prometheus = await lab.prometheus()
+    const tasks = await lab.allServing(WORKERS)
+    await waitFor(`Prometheus to scrape the ${WORKERS} tasks`, async () => {
+      const targets = await prometheus.targets('workers')
+      if (targets.length !== WORKERS || targets.some((target) => target.health !== 'up')) return false
+      const scraped = await prometheus.query('hitcounter_hits_total')
+      return scraped.map((series) => `${series.labels.worker} ${series.labels.node}`).sort().join() === tasks.map((task) => `${task.host} ${task.node}`).join()
+    }, 15000, 250)
+    expect(new Set((await prometheus.query('hitcounter_hits_total')).map((series) => series.labels.node)).size).toBe(NODES.length)
+  })
+
   it('the live view, opened through any node, lists each worker under its node', async () => {
     await whole()
     const tasks = await lab.allServing(WORKERS)

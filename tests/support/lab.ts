@@ -3,6 +3,7 @@
 // 127.0.0.1 only.
 import { freePorts, waitFor } from './wait.js'
 import { eachServes, sh } from './stack.js'
+import { PrometheusApi } from './prometheus.js'
 import { hit, Load, readStats, type HitOutcome } from '../../tools/hits.js'
 import type { StatsReply } from '../../worker/src/schemas.js'
 
@@ -17,7 +18,12 @@ export class Lab {
   private constructor (readonly env: Record<string, string>) {}
 
   static async up (workers: number): Promise<Lab> {
-    const lab = new Lab({ LAB_PORT: String(await freePorts(NODES.length)), LAB_WORKERS: String(workers), LAB_NAME: `hitcounter-e2e-lab-${process.pid}` })
+    const lab = new Lab({
+      LAB_PORT: String(await freePorts(NODES.length)),
+      LAB_METRICS_PORT: String(await freePorts(NODES.length)),
+      LAB_WORKERS: String(workers),
+      LAB_NAME: `hitcounter-e2e-lab-${process.pid}`
+    })
     await lab.script('up')
     return lab
   }
@@ -37,6 +43,17 @@ export class Lab {
 
   url (node: Node): string {
     return `http://127.0.0.1:${Number(this.env.LAB_PORT) + NODES.indexOf(node)}`
+  }
+
+  /** Prometheus (deploy/swarm/metrics.yml), through the entry of whichever node runs it. */
+  async prometheus (timeoutMs = 60000): Promise<PrometheusApi> {
+    const entries = NODES.map((_, i) => new PrometheusApi(`http://127.0.0.1:${Number(this.env.LAB_METRICS_PORT) + i}`))
+    let found: PrometheusApi | undefined
+    await waitFor('Prometheus to answer on a node', async () => {
+      for (const entry of entries) if (await entry.version().then(() => true, () => false)) found = entry
+      return found !== undefined
+    }, timeoutMs, 500)
+    return found!
   }
 
   /** Starts a killed node again: its engine comes back with its swarm state, and the swarm gives it tasks again. */
