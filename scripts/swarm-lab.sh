@@ -78,13 +78,14 @@ worker_hosts() {
   done | cut -c1-12 | sort
 }
 
-# True once each of the running workers has answered a hit through n1's entry.
+# True once each of the running workers has answered a hit (200: counted) through n1's entry.
 all_workers_served() {
   local hosts served host
   hosts=$(worker_hosts)
   [ "$(printf '%s\n' "$hosts" | grep -c .)" -eq "$workers" ] || return 1
   served=$(for _ in $(seq "$((workers * 2))"); do
-    curl -fsS -m 5 -o /dev/null -D - "http://127.0.0.1:$port/" 2>/dev/null | tr -d '\r' | awk -F': ' 'tolower($1) == "x-served-by" { print $2 }'
+    curl -sS -m 5 -o /dev/null -D - "http://127.0.0.1:$port/" 2>/dev/null | tr -d '\r' \
+      | awk -F': ' 'NR == 1 { ok = ($0 ~ /^HTTP\/[0-9.]+ 200 /) } ok && tolower($1) == "x-served-by" { print $2 }'
   done | sort -u)
   for host in $hosts; do grep -qx "$host" <<<"$served" || return 1; done
 }
