@@ -13,7 +13,7 @@ import { hit, Load } from '../../tools/hits.js'
 // and the exporters for Redis and nginx. Prometheus is published on 127.0.0.1.
 const ARTIFACTS = 'test-results'
 /** The balancing, one series per worker (metrics/rules.yml). */
-const PER_WORKER_RATE = 'worker:hitcounter_hits:rate30s'
+const PER_WORKER_RATE = 'worker:hitcounter_hits:rate10s'
 
 let stack: Stack
 let prometheus: PrometheusApi
@@ -62,15 +62,18 @@ describe('Prometheus finds the workers through Docker\'s DNS, by the alias "apps
       await new Promise((resolve) => setTimeout(resolve, 50))
       return await hit(stack.url)
     }, 2)
+    const loadStarted = Date.now()
     try {
       console.log(`3 workers: Prometheus's targets followed in ${await targetsFollow(15000)} ms`)
+      // The rule's 10 s window full of hits, so the graph starts from 3 level lines.
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, 15000 - (Date.now() - loadStarted))))
       for (const workers of [5, 2]) {
         const started = Date.now()
         await stack.run('up', '-d', '--no-recreate', '--scale', `worker=${workers}`)
         const followed = await targetsFollow(Math.max(1000, 15000 - (Date.now() - started)))
         console.log(`${workers} workers: Prometheus's targets followed ${Date.now() - started} ms after the scale command (${followed} ms after it returned)`)
-        // Long enough for each worker's rate to show in the graph.
-        await new Promise((resolve) => setTimeout(resolve, 10000))
+        // Long enough for each worker's new share to show in the graph.
+        await new Promise((resolve) => setTimeout(resolve, 12000))
       }
       // The recording rule: one series per worker now serving, each with its share.
       const hostnames = await stack.workerHostnames()
