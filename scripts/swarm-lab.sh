@@ -11,7 +11,7 @@ Usage: bash scripts/swarm-lab.sh COMMAND
   up                  build the images, start nodes n1 n2 n3, join them as three managers,
                       load the images onto every node, deploy deploy/swarm/hitcounter.yml
                       with deploy/swarm/metrics.yml (Prometheus), wait until every worker
-                      has served a hit, print each node's address and Prometheus's
+                      has counted a hit, print each node's address and Prometheus's
   docker NODE ARGS... the docker CLI against NODE's engine (docker n1 node ls)
   kill NODE           NODE dies at once, as on a power cut (its container is killed)
   down                remove the nodes, their volumes and network (nothing is left)
@@ -141,7 +141,7 @@ up() {
   say "deploying deploy/swarm/hitcounter.yml ($workers workers) and deploy/swarm/metrics.yml"
   docker exec -e HTTP_PORT=80 -e METRICS_PORT=9090 -e WORKERS="$workers" -e REGISTRY="$lab" -e TAG=latest "$(container n1)" \
     docker stack deploy --resolve-image never -c /lab/deploy/swarm/hitcounter.yml -c /lab/deploy/swarm/metrics.yml "$stack" >/dev/null
-  wait_until "all $workers workers to serve a hit" 240 all_workers_served
+  wait_until "all $workers workers to count a hit" 240 all_workers_served
   for i in 0 1 2; do
     echo "hitcounter: open http://127.0.0.1:$((port + i)) (node ${nodes[$i]})"
   done

@@ -79,7 +79,7 @@ const COUNT_HITS = readFileSync(new URL('../lua/count-hits.lua', import.meta.url
  * hitcounter_redis_errors_total: Redis's own error code (READONLY, …), or what
  * the client saw (a timeout, a lost connection). A bounded set: never a message.
  */
-export function failureKind (err: unknown): string {
+function failureKind (err: unknown): string {
   if (err instanceof ReplyError) return /^[A-Z]{2,16}\b/.exec((err as Error).message)?.[0]?.toLowerCase() ?? 'reply'
   return err instanceof Error && err.message === 'Command timed out' ? 'timeout' : 'connection'
 }
@@ -192,15 +192,11 @@ async function counterPlugin (app: FastifyInstance, opts: CounterOptions): Promi
       metrics.redisErrors.inc({ call: 'count_hits', kind: 'late' })
       throw new CounterUnavailableError(new Error('Redis ran the count after the hits\' deadline'))
     }
-    // Counted from the reply, before WAIT: Redis's total holds these hits whatever the replicas say.
-    // Counted now, or (after a lost reply) counted by that try; each id once (a fresh one leads its repeats in a batch).
-    const fresh = new Set<string>()
-    const earlier = new Set<string>()
-    hitIds.forEach((id, i) => {
-      if (reply[3 * i + 2] === 1) fresh.add(id)
-      else if (earlierTryMayHaveRun && reply[3 * i + 2] === 2 && !fresh.has(id)) earlier.add(id)
-    })
-    metrics.hitsCounted.inc(fresh.size + earlier.size)
+    // This worker's hits, read from the reply before WAIT (Redis's total holds them whatever the replicas say):
+    // those counted now, and, after a lost reply, those that try counted; each id once.
+    const mine = new Set<string>()
+    hitIds.forEach((id, i) => { if (reply[3 * i + 2] === 1 || (earlierTryMayHaveRun && reply[3 * i + 2] === 2)) mine.add(id) })
+    metrics.hitsCounted.inc(mine.size)
     metrics.hitsPerCall.observe(hitIds.length)
     if (opts.minReplicas > 0) {
       const acked = await measured('wait', app.redis.wait(opts.minReplicas, Math.max(1, Math.ceil(budgetEnds - performance.now()))))
