@@ -24,6 +24,14 @@ export default defineConfig({
         }
       },
       {
+        // The benchmark's own logic (its model fit, its report): no Docker.
+        test: {
+          name: 'bench',
+          include: ['tests/bench/**/*.test.ts'],
+          sequence: { groupOrder: 0 }
+        }
+      },
+      {
         // Deployment files checked without a cluster.
         test: {
           name: 'deploy',
