@@ -7,13 +7,16 @@
 import { execFile } from 'node:child_process'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { promisify } from 'node:util'
-import autocannon from 'autocannon'
 import { freePort, waitFor } from '../tests/support/wait.js'
-import { Stack, sh } from '../tests/support/stack.js'
-import { cpuMicros, processMicros, type CpuUse } from './cpu.js'
+import { Stack } from '../tests/support/stack.js'
+import { cpuMicros, nodeMemory, processMicros, type CpuUse, type Memory } from './cpu.js'
 import { casesSvg, markdown, scalingSvg, type Case, type Goal, type Results } from './report.js'
 import { machineBusy, machineMicros } from '../tests/support/machine.js'
 import { hostStarts, stackStarts } from './start.js'
+import { median, wrk, wrkErrors, type Target } from './load.js'
+import { scalingCurve } from './scaling.js'
+import { scalingGoals } from './explain.js'
+import { fitUsl } from './usl.js'
 
 const run = promisify(execFile)
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10)
@@ -22,15 +25,11 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 3)
 const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 3)
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50)
 const STEADY_RATE = Number(process.env.BENCH_STEADY_RATE ?? 1000)
+const SCALING_RUNS = Number(process.env.BENCH_SCALING_RUNS ?? 3)
+const SCALING_S = Number(process.env.BENCH_SCALING_S ?? 6)
+const SCALING_WARMUP_S = Number(process.env.BENCH_SCALING_WARMUP_S ?? 4)
+const OPEN_LOOP_S = Number(process.env.BENCH_OPEN_LOOP_S ?? 5)
 const IDLE_WORKERS = 11
-/**
- * Each worker's cap in the scaling curve: 1 ms of CPU in every 10 ms (0.1 CPU),
- * not Docker's --cpus (10 ms in every 100 ms), under which a worker runs 10 ms
- * then stalls 90 ms while its share of the clients waits on it: from 1 to 8
- * workers, req/s rose 1.27× that way (1,906 → 2,430), about 2× this way (1,438 → 3,247).
- */
-const WORKER_CAP = { periodUs: 10000, quotaUs: 1000 }
-const CAP_CPU = WORKER_CAP.quotaUs / WORKER_CAP.periodUs
 const THREADS = 2
 const RESULTS = 'bench/results'
 /**
@@ -46,39 +45,7 @@ const HOST_PARTS: Record<string, string[]> = {
 const REST = 'rest of the machine'
 const NO_PROXY = 'no docker-proxy: '
 
-interface WrkRun {
-  requests: number
-  duration_us: number
-  connect_errors: number
-  read_errors: number
-  write_errors: number
-  status_errors: number
-  timeouts: number
-  p50_us: number
-  p99_us: number
-}
-
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b)
-  const mid = Math.floor(sorted.length / 2)
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
-}
 const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
-
-/** A load to send: a URL, reached from the host, or from inside a container's network namespace. */
-interface Target {
-  url: string
-  /** A process of the container whose network namespace wrk runs in (so 127.0.0.1 is that container's own). */
-  insidePid?: string
-}
-
-async function wrk ({ url, insidePid }: Target, seconds: number): Promise<WrkRun> {
-  const args = ['-t', String(THREADS), '-c', String(CONNECTIONS), '-d', `${seconds}s`, '--timeout', '5s', '-s', 'bench/wrk-report.lua', url]
-  const { stdout } = insidePid === undefined ? await run('wrk', args) : await run('nsenter', ['-n', '-t', insidePid, 'wrk', ...args])
-  const line = stdout.split('\n').find((l) => l.startsWith('{'))
-  if (line === undefined) throw new Error(`wrk printed no report:\n${stdout}`)
-  return JSON.parse(line) as WrkRun
-}
 
 /**
  * Warm-up, then `runs` measured runs of `seconds`: medians of req/s and
@@ -89,17 +56,17 @@ async function measure (
 ): Promise<Case> {
   const load = typeof target === 'string' ? { url: target } : target
   process.stderr.write(`bench: ${name} (${load.url}${load.insidePid === undefined ? '' : ', inside nginx\'s container'}) `)
-  await wrk(load, WARMUP_S)
+  await wrk(load, WARMUP_S, CONNECTIONS)
   const ids = Object.values(parts).flat()
   const host = async (): Promise<number[]> => await Promise.all(Object.values(HOST_PARTS).map(processMicros))
   const [before, hostBefore, machineBefore] = [await cpuMicros(ids), await host(), await machineMicros()]
-  const results: WrkRun[] = []
+  const results = []
   for (let i = 0; i < runs; i++) {
-    results.push(await wrk(load, seconds))
+    results.push(await wrk(load, seconds, CONNECTIONS))
     process.stderr.write('.')
   }
   const [after, hostAfter, machineAfter] = [await cpuMicros(ids), await host(), await machineMicros()]
-  const errors = results.reduce((sum, r) => sum + r.connect_errors + r.read_errors + r.write_errors + r.status_errors + r.timeouts, 0)
+  const errors = results.reduce((sum, r) => sum + wrkErrors(r), 0)
   const answered = results.reduce((sum, r) => sum + r.requests, 0) - errors
   const used = (partIds: string[], of: keyof CpuUse): number => partIds.reduce((sum, id) => sum + after.get(id)![of] - before.get(id)![of], 0)
   const cpu = Object.fromEntries(Object.entries(parts).map(([part, partIds]) => [part, used(partIds, 'total') / answered]))
@@ -132,10 +99,11 @@ async function timeScaleUp (stack: Stack, n: number): Promise<number[]> {
 }
 
 async function steady (url: string): Promise<Results['steady']> {
-  process.stderr.write(`bench: a steady ${STEADY_RATE} hits/s for 20 s (autocannon)\n`)
-  const result = await autocannon({ url, connections: 20, overallRate: STEADY_RATE, duration: 20, headers: { accept: 'application/json' } })
-  const { p50, p99, max } = result.latency
-  return { rate: STEADY_RATE, seconds: 20, p50_ms: p50, p99_ms: p99, max_ms: max, errors: result.errors + result.non2xx }
+  process.stderr.write(`bench: a steady ${STEADY_RATE} hits/s for 20 s (wrk at a fixed rate)\n`)
+  const result = await wrk({ url }, 20, 20, STEADY_RATE)
+  const ms = (us: number): number => us / 1000
+  const { p50_us: p50, p99_us: p99, max_us: max } = result
+  return { rate: STEADY_RATE, seconds: 20, p50_ms: ms(p50), p99_ms: ms(p99), max_ms: ms(max), errors: wrkErrors(result) }
 }
 
 async function main (): Promise<void> {
@@ -158,12 +126,20 @@ async function main (): Promise<void> {
     await waitFor('the direct worker, the Fastify floor and the original nginx', async () =>
       (await Promise.all([`${direct}/readyz`, floor, original].map(answers))).every(Boolean), 60000, 200)
     const [web, redis, originalWeb] = [await ids('web'), await ids('redis'), await ids('web-original')]
+    // Memory: each Node process idle (before its first load) and at its peak under load.
+    const memoryOf = async (service: string): Promise<Memory> => await nodeMemory((await ids(service))[0]!)
+    const idle = { worker: await memoryOf('worker'), floor: await memoryOf('fastify-floor') }
     const cases: Case[] = [
       await measure('nginx ceiling: return 200 (floor)', 0, `${stack.url}/nginx-health`, { nginx: web }),
       await measure('bare Fastify GET / (floor)', 1, `${floor}/`, { worker: await ids('fastify-floor') }),
       await measure('one worker, no load balancer', 1, `${direct}/`, { worker: await ids('worker-direct'), redis }),
       await measure('full path, 1 worker', 1, `${stack.url}/`, { nginx: web, worker: await ids('worker'), redis })
     ]
+    const loaded = { worker: await memoryOf('worker'), floor: await memoryOf('fastify-floor') }
+    const memory: Results['memory'] = {
+      worker: { idle_kb: idle.worker.rssKb, load_kb: loaded.worker.peakKb },
+      floor: { idle_kb: idle.floor.rssKb, load_kb: loaded.floor.peakKb }
+    }
     await stack.scaleTo(2)
     cases.push(await measure('full path, 2 workers', 2, `${stack.url}/`, { nginx: web, worker: await ids('worker'), redis }))
     // What the fsync before each batch's answers costs (appendfsync always: a
@@ -183,17 +159,10 @@ async function main (): Promise<void> {
 
     // The principle, as a curve: each worker capped at a tenth of a CPU, so
     // workers are the limit until the machine's 2 cores are.
-    const scaling: Results['scaling'] = []
-    const cap = async (quotaUs: number): Promise<void> => {
-      await sh('docker', ['update', '--cpu-period', String(WORKER_CAP.periodUs), '--cpu-quota', String(quotaUs), ...await ids('worker')])
-    }
-    for (const n of [1, 2, 4, 8, 16]) {
-      await stack.scaleTo(n)
-      await cap(WORKER_CAP.quotaUs)
-      const capped = await measure(`full path, ${n} workers capped at ${CAP_CPU} CPU`, n, `${stack.url}/`, { nginx: web }, 1)
-      scaling.push({ workers: n, rps: capped.rps })
-    }
-    await cap(-1)
+    const scaling = await scalingCurve(stack, { url: 'http://127.0.0.1/', insidePid }, {
+      runs: SCALING_RUNS, seconds: SCALING_S, warmupS: SCALING_WARMUP_S, openLoopS: OPEN_LOOP_S
+    })
+    const usl = fitUsl(scaling)
 
     process.stderr.write(`bench: idle cost with 1 and ${IDLE_WORKERS} workers (20 s each)\n`)
     await stack.scaleTo(1)
@@ -223,27 +192,31 @@ async function main (): Promise<void> {
         `processes' times; ${REST}: the machine's busy time (both cores, /proc/stat) less the other parts, wrk's included.`,
       cases,
       scaling,
+      usl: { lambda: usl.lambda, sigma: usl.sigma, kappa: usl.kappa, peak_n: usl.peakN },
+      memory,
       steady: steadyResult,
       idle: { busy_1: busy1, busy_n: busyN, workers: IDLE_WORKERS, per_worker: (busyN - busy1) / (IDLE_WORKERS - 1), scale_up_ms: scaleUpMs },
       start,
       goals: [
-        goal('worker CPU per hit ÷ bare Fastify floor (1 worker behind nginx)', one.cpu_us.worker! / fastify.cpu_us.worker!, 1.4, '×', true),
+        ...scalingGoals(scaling),
+        goal('worker CPU per hit ÷ bare Fastify floor (1 worker behind nginx)', one.cpu_us.worker! / fastify.cpu_us.worker!, 1.6, '×', true),
         goal('nginx CPU per hit ÷ its return-200 floor (1 worker)', one.cpu_us.nginx! / ceiling.cpu_us.nginx!, 2.5, '×', true),
         goal('Redis CPU per hit', one.cpu_us.redis!, 15, ' µs', true),
-        goal('full path, 2 workers: share of the nginx ceiling\'s req/s', (100 * two.rps) / ceiling.rps, 30, ' %', false),
+        goal('full path, 2 workers: share of the nginx ceiling\'s req/s', (100 * two.rps) / ceiling.rps, 20, ' %', false),
         goal(`p99 at ${CONNECTIONS} connections, 2 workers`, two.p99_ms, 30, ' ms', true),
         goal('ours ÷ the original design, sustained req/s', ours.rps / theirs.rps, 10, '×', false),
         goal('a worker\'s CPU from start to ready (alone)', start.worker.cpu_ms, 300, ' ms', true),
         goal('… ÷ a bare Node server\'s start', start.worker.cpu_ms / start.floor.cpu_ms, 6, '×', true),
         goal('one more worker in the stack: its first hit after `up`', start.stack.first_hit_ms / 1000, 2.5, ' s', true),
-        goal('… its container\'s CPU by then', start.stack.cpu_ms, 300, ' ms', true)
+        goal('… its container\'s CPU by then', start.stack.cpu_ms, 300, ' ms', true),
+        goal('a worker\'s memory under load ÷ bare Fastify\'s (peak resident)', memory.worker.load_kb / memory.floor.load_kb, 1.5, '×', true)
       ]
     }
     await mkdir(RESULTS, { recursive: true })
     await writeFile(`${RESULTS}/latest.md`, markdown(results))
     await writeFile(`${RESULTS}/latest.json`, JSON.stringify(results, null, 2) + '\n')
     await writeFile(`${RESULTS}/latest.svg`, casesSvg(cases, CONNECTIONS))
-    await writeFile(`${RESULTS}/latest-scaling.svg`, scalingSvg(scaling))
+    await writeFile(`${RESULTS}/latest-scaling.svg`, scalingSvg(scaling, usl))
     process.stdout.write(markdown(results))
     process.stderr.write(`bench: wrote ${RESULTS}/latest.md, latest.json, latest.svg, latest-scaling.svg\n`)
   } finally {

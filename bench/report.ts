@@ -1,4 +1,6 @@
 // The benchmark's results as a Markdown page and two SVG charts.
+import { CAP_CPU, CLIENTS_PER_WORKER, OPEN_LOOP_P99_MS, WORKER_CAP, type ScalingPoint } from './scaling.js'
+import type { UslFit } from './usl.js'
 
 export interface Case {
   name: string
@@ -19,7 +21,10 @@ export interface Results {
   date: string
   method: string
   cases: Case[]
-  scaling: Array<{ workers: number, rps: number }>
+  scaling: ScalingPoint[]
+  usl: { lambda: number, sigma: number, kappa: number, peak_n: number }
+  /** Resident memory of a worker and of the bare Fastify floor, kB: idle (before any load) and at its peak under load. */
+  memory: Record<'worker' | 'floor', { idle_kb: number, load_kb: number }>
   steady: { rate: number, seconds: number, p50_ms: number, p99_ms: number, max_ms: number, errors: number }
   idle: { busy_1: number, busy_n: number, workers: number, per_worker: number, scale_up_ms: number[] }
   start: {
@@ -32,6 +37,52 @@ export interface Results {
 
 const int = (n: number): string => Math.round(n).toLocaleString('en')
 const fixed = (n: number, digits = 1): string => n.toFixed(digits)
+const pct = (share: number): string => `${Math.round(100 * share)} %`
+const mb = (kb: number): string => fixed(kb / 1024)
+
+function scalingSection (r: Results): string[] {
+  const one = r.scaling.find((p) => p.workers === 1)!
+  const fit = (n: number): number => (r.usl.lambda * n) / (1 + r.usl.sigma * (n - 1) + r.usl.kappa * n * (n - 1))
+  return [
+    `## Scaling out: each worker capped at ${CAP_CPU} CPU (${WORKER_CAP.quotaUs / 1000} ms in every ${WORKER_CAP.periodUs / 1000} ms)`,
+    '',
+    'The load runs in nginx\'s network namespace (to its own 127.0.0.1: no docker-proxy, the cheapest honest path, so the ' +
+      'two cores go to the stack). Each new worker is warmed uncapped first (a new process spends its first seconds ' +
+      'compiling), then capped. **The headline is the closed loop**: wrk with ' +
+      `${CLIENTS_PER_WORKER} connections per worker, enough that no capped worker waits for work (medians of the runs). The open loop ` +
+      `(wrk holding a fixed rate, bench/wrk-open-loop.lua) gives the highest rate tried that was met with p99 ≤ ${OPEN_LOOP_P99_MS} ms and no error ` +
+      '(rates tried: the closed loop\'s, then 85, 70, 55 and 40 % of it).',
+    '',
+    '![req/s by workers, measured and the USL fit](latest-scaling.svg)',
+    '',
+    '| workers | connections | req/s | × 1 worker | efficiency | USL fit | open loop, sustained | its p99 ms | p50 ms | p99 ms | errors |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...r.scaling.map((p) => `| ${p.workers} | ${p.connections} | ${int(p.rps)} | ${fixed(p.rps / one.rps, 2)} | ${fixed(p.rps / one.rps / p.workers, 2)} | ` +
+      `${int(fit(p.workers))} | ${p.open.rate > 0 ? int(p.open.rate) : 'none'} | ${p.open.rate > 0 ? fixed(p.open.p99_ms, 0) : '–'} | ` +
+      `${fixed(p.p50_ms, 1)} | ${fixed(p.p99_ms, 1)} | ${p.errors} |`),
+    '',
+    'Where the CPU went (µs per hit, from cgroups; the rest: the machine\'s busy time less the three, the load generator\'s ' +
+      'included), how much of its cap or of the machine each part used, how often the quota held the workers, and what ' +
+      'one Redis call and nginx\'s connections carried:',
+    '',
+    '| workers | nginx µs | workers µs | Redis µs | rest µs | workers, of their caps | nginx, of the machine | Redis, of the machine | cores busy | periods throttled | held, ms/s a worker (all cores\' queues) | hits per Redis call | new connections per 1,000 hits |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...r.scaling.map(({ workers, figures: f }) => `| ${workers} | ${fixed(f.cpu_us.nginx)} | ${fixed(f.cpu_us.workers)} | ${fixed(f.cpu_us.redis)} | ` +
+      `${fixed(f.cpu_us.rest)} | ${pct(f.workers_of_cap)} | ${pct(f.nginx_of_machine)} | ${pct(f.redis_of_machine)} | ` +
+      `${f.cores_busy.map(pct).join(', ')} | ${pct(f.throttled_periods)} | ${fixed(f.throttled_ms_per_s, 0)} | ${fixed(f.hits_per_call)} | ` +
+      `${fixed(f.connections_per_1000, 1)} |`),
+    '',
+    'What limited each point:',
+    '',
+    ...r.scaling.map((p) => `- **${p.workers} worker${p.workers === 1 ? '' : 's'}**: ${p.limit}`),
+    '',
+    'The Universal Scalability Law fitted to the closed loop\'s points (λ = X(1); X(N) = λN / (1 + σ(N−1) + κN(N−1))): ' +
+      `**σ = ${fixed(r.usl.sigma, 4)}** (contention), **κ = ${fixed(r.usl.kappa, 5)}** (coherency), ` +
+      `${Number.isFinite(r.usl.peak_n) ? `peak at **N ≈ ${fixed(r.usl.peak_n, 1)}** workers` : 'no peak (κ = 0)'} ` +
+      '([what they mean here](../../docs/benchmark.md#the-curve-as-a-model)).',
+    ''
+  ]
+}
 
 export function markdown (r: Results): string {
   const parts = [...new Set(r.cases.flatMap((c) => Object.keys(c.cpu_us)))]
@@ -64,13 +115,16 @@ export function markdown (r: Results): string {
     ...r.cases.map((c) => `| ${c.name} | ` +
       containers.map((p) => (c.kernel_share[p] === undefined ? '–' : `${fixed(100 * c.kernel_share[p], 0)} %`)).join(' | ') + ' |'),
     '',
-    '## Scaling out: each worker capped at 0.1 CPU (1 ms in every 10 ms)',
+    ...scalingSection(r),
+    '## Memory',
     '',
-    '![req/s by workers](latest-scaling.svg)',
+    'Resident memory of the Node process (VmRSS idle, before its first load; VmHWM, its peak, after the load):',
     '',
-    '| workers | req/s |',
-    '| ---: | ---: |',
-    ...r.scaling.map((s) => `| ${s.workers} | ${int(s.rps)} |`),
+    '| process | idle MB | under load MB |',
+    '| --- | ---: | ---: |',
+    `| worker | ${mb(r.memory.worker.idle_kb)} | ${mb(r.memory.worker.load_kb)} |`,
+    `| bare Fastify | ${mb(r.memory.floor.idle_kb)} | ${mb(r.memory.floor.load_kb)} |`,
+    `| worker ÷ bare Fastify | ${fixed(r.memory.worker.idle_kb / r.memory.floor.idle_kb, 2)}× | ${fixed(r.memory.worker.load_kb / r.memory.floor.load_kb, 2)}× |`,
     '',
     `## A steady ${int(r.steady.rate)} hits/s for ${r.steady.seconds} s, 2 workers`,
     '',
@@ -115,24 +169,36 @@ export function casesSvg (cases: Case[], connections: number): string {
     bars.join('') + '</svg>\n'
 }
 
-/** req/s against the number of workers, each capped: the principle this project shows. */
-export function scalingSvg (points: Array<{ workers: number, rps: number }>): string {
+/** req/s against the number of workers, each capped, with the USL's fit and linear scaling: the principle this project shows. */
+export function scalingSvg (points: ReadonlyArray<{ workers: number, rps: number }>, fit: Pick<UslFit, 'at' | 'lambda'>): string {
   const width = 640
-  const height = 360
+  const height = 380
   const left = 70
+  const top = 50
   const bottom = 300
-  const most = Math.max(...points.map((p) => p.rps)) * 1.15
   const maxWorkers = Math.max(...points.map((p) => p.workers))
+  const ns = Array.from({ length: 4 * (maxWorkers - 1) + 1 }, (_, i) => 1 + i / 4)
+  const most = Math.max(...points.map((p) => p.rps), ...ns.map(fit.at)) * 1.15
   const x = (w: number): number => left + ((w - 1) / Math.max(1, maxWorkers - 1)) * (width - left - 40)
-  const y = (rps: number): number => bottom - (rps / most) * (bottom - 50)
-  const line = points.map((p) => `${x(p.workers).toFixed(1)},${y(p.rps).toFixed(1)}`).join(' ')
+  const y = (rps: number): number => bottom - (Math.min(rps, most) / most) * (bottom - top)
+  const path = (values: Array<[number, number]>): string => values.map(([w, rps]) => `${x(w).toFixed(1)},${y(rps).toFixed(1)}`).join(' ')
+  const linear = ns.filter((n) => fit.lambda * n <= most).map((n): [number, number] => [n, fit.lambda * n])
   const dots = points.map((p) => `<circle cx="${x(p.workers).toFixed(1)}" cy="${y(p.rps).toFixed(1)}" r="5" fill="#1d4ed8"/>` +
     `<text x="${x(p.workers).toFixed(1)}" y="${(y(p.rps) - 12).toFixed(1)}" text-anchor="middle">${int(p.rps)}</text>` +
     `<text x="${x(p.workers).toFixed(1)}" y="${bottom + 22}" text-anchor="middle">${p.workers}</text>`)
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="system-ui, sans-serif" font-size="14" fill="#1b1f24">` +
     '<rect width="100%" height="100%" fill="#fff"/>' +
-    '<text x="20" y="24" font-size="16" font-weight="bold">Scaling out: req/s with each worker capped at 0.1 CPU</text>' +
+    `<text x="20" y="24" font-size="16" font-weight="bold">Scaling out: req/s with each worker capped at ${CAP_CPU} CPU</text>` +
     `<line x1="${left}" y1="${bottom}" x2="${width - 20}" y2="${bottom}" stroke="#9ca3af"/>` +
     `<text x="${(width + left) / 2}" y="${bottom + 48}" text-anchor="middle">workers</text>` +
-    `<polyline points="${line}" fill="none" stroke="#1d4ed8" stroke-width="3"/>` + dots.join('') + '</svg>\n'
+    `<polyline points="${path(linear)}" fill="none" stroke="#9ca3af" stroke-width="2" stroke-dasharray="6 5"/>` +
+    `<polyline points="${path(ns.map((n) => [n, fit.at(n)]))}" fill="none" stroke="#d97706" stroke-width="2.5"/>` +
+    dots.join('') +
+    `<g font-size="13"><line x1="${left}" y1="${height - 14}" x2="${left + 24}" y2="${height - 14}" stroke="#1d4ed8" stroke-width="3"/>` +
+    `<text x="${left + 30}" y="${height - 10}">measured</text>` +
+    `<line x1="${left + 120}" y1="${height - 14}" x2="${left + 144}" y2="${height - 14}" stroke="#d97706" stroke-width="2.5"/>` +
+    `<text x="${left + 150}" y="${height - 10}">Universal Scalability Law, fitted</text>` +
+    `<line x1="${left + 380}" y1="${height - 14}" x2="${left + 404}" y2="${height - 14}" stroke="#9ca3af" stroke-width="2" stroke-dasharray="6 5"/>` +
+    `<text x="${left + 410}" y="${height - 10}">N × one worker</text></g>` +
+    '</svg>\n'
 }
