@@ -39,6 +39,11 @@ afterAll(async () => {
 
 describe('a hit is answered 200 only once a replica holds its count', () => {
   it('the replica busy for 300 ms: the hit waits for it, then 200, and the replica has it', async () => {
+    // The primary counts a replica as there while it acknowledged within the
+    // last second (by Redis's whole-second clock); it acknowledges once a
+    // second, so a replica asleep 300 ms at the wrong moment would be taken for
+    // gone. WAIT asks it to acknowledge now: its 300 ms start from a fresh one.
+    await primary.client(async (client) => await client.call('WAIT', '1', '1000'))
     const busy = replica.client(async (client) => await client.call('DEBUG', 'SLEEP', '0.3'))
     await new Promise((resolve) => setTimeout(resolve, 30))
     const answer = await hit('held-1')
