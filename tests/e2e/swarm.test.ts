@@ -6,6 +6,7 @@ import { waitFor } from '../support/wait.js'
 import { launchChromium } from '../support/browser.js'
 import { firstRepeat } from '../../tools/balance.js'
 import type { HitOutcome, Load } from '../../tools/hits.js'
+import type { StatsReply } from '../../worker/src/schemas.js'
 
 // deploy/swarm/hitcounter.yml on the three-node lab (scripts/swarm-lab.sh): three
 // Docker Engines, each in a container of this machine, joined as three managers.
@@ -36,7 +37,13 @@ async function underLoad (change: (load: Load) => Promise<void>, entries: readon
   const answers = await load.stop()
   clearInterval(timer)
   while (times.length < answers.length) times.push(Date.now() - started)
-  return { answers, times, before, after: await lab.stats(entries[0]) }
+  // Read once the counter answers again: after a node's loss, a failover on a
+  // slow machine may still be under way when the load stops (a /stats read 15 s
+  // after the kill answered 503 once); the count it gives is the same.
+  let after: StatsReply | undefined
+  await waitFor(`/stats through ${entries[0]} to answer`, async () =>
+    (after = await lab.stats(entries[0]).catch(() => undefined)) !== undefined, 60000, 250)
+  return { answers, times, before, after: after! }
 }
 
 /** Waits until `n` worker tasks run and the load's own hits have reached each (a hit of the test's would upset the count). */
