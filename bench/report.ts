@@ -1,6 +1,6 @@
 // The benchmark's results as a Markdown page and two SVG charts.
 import { CAP_CPU, CLIENTS_PER_WORKER, OPEN_LOOP_P99_MS, WORKER_CAP, type ScalingPoint } from './scaling.js'
-import type { UslFit } from './usl.js'
+import { uslAt, type UslFit } from './usl.js'
 
 export interface Case {
   name: string
@@ -42,7 +42,7 @@ const mb = (kb: number): string => fixed(kb / 1024)
 
 function scalingSection (r: Results): string[] {
   const one = r.scaling.find((p) => p.workers === 1)!
-  const fit = (n: number): number => (r.usl.lambda * n) / (1 + r.usl.sigma * (n - 1) + r.usl.kappa * n * (n - 1))
+  const fit = (n: number): number => uslAt(r.usl, n)
   return [
     `## Scaling out: each worker capped at ${CAP_CPU} CPU (${WORKER_CAP.quotaUs / 1000} ms in every ${WORKER_CAP.periodUs / 1000} ms)`,
     '',

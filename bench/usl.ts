@@ -16,6 +16,10 @@ export interface UslFit {
 
 export interface Point { workers: number, rps: number }
 
+/** The law's throughput at `n`, for given λ, σ and κ. */
+export const uslAt = ({ lambda, sigma, kappa }: Pick<UslFit, 'lambda' | 'sigma' | 'kappa'>, n: number): number =>
+  (lambda * n) / (1 + sigma * (n - 1) + kappa * n * (n - 1))
+
 const clampedSolve = (sxx: number, sxz: number, szz: number, sxy: number, szy: number): [number, number] => {
   // Least squares of y = a·x + b·z through the origin, a and b ≥ 0.
   const det = sxx * szz - sxz * sxz
@@ -54,6 +58,6 @@ export function fitUsl (points: readonly Point[]): UslFit {
     sigma,
     kappa,
     peakN: kappa > 0 ? Math.sqrt((1 - sigma) / kappa) : Infinity,
-    at: (n) => (lambda * n) / (1 + sigma * (n - 1) + kappa * n * (n - 1))
+    at: (n) => uslAt({ lambda, sigma, kappa }, n)
   }
 }
