@@ -66,11 +66,13 @@ export const MAX_HITS_PER_CALL = 64
 /** Pause before trying a batch again after a lost connection or a refusal that may pass (a failover under way). */
 const RETRY_PAUSE_MS = 25
 /**
- * Redis refuses a batch this long before the worker gives up on it, so that
- * the error in reading Redis's clock (half a round trip, and its drift between
- * two readings) can never let a count land in the moment the worker answers 503.
+ * Redis refuses a batch this long before the worker gives up on it (a tenth of
+ * the budget, at least 50 ms), so that a count that lands in the moment the
+ * worker answers 503 stays rare: it covers the error in reading Redis's clock
+ * (half a round trip, and its drift between two readings) and the reply's way
+ * back, through an event loop that load may hold up for tens of ms.
  */
-const DEADLINE_MARGIN_MS = 50
+export const deadlineMarginMs = (timeoutMs: number): number => Math.max(50, Math.round(timeoutMs / 10))
 
 const COUNT_HITS = readFileSync(new URL('../lua/count-hits.lua', import.meta.url), 'utf8')
 
@@ -181,9 +183,13 @@ async function counterPlugin (app: FastifyInstance, opts: CounterOptions): Promi
    * One try of a batch: the script, then (with replicas) WAIT until enough
    * replicas hold its counts. `earlierTryMayHaveRun`: a try of this batch lost
    * its reply, so the hits it counted come back as already this worker's, and
-   * are this worker's to report.
+   * are this worker's to report. `reported`: the ids this batch's tries have
+   * counted in hitcounter_hits_total already (a try whose WAIT failed after its
+   * reply came), so none is counted there twice.
    */
-  const tryBatch = async (hitIds: readonly string[], deadline: number, budgetEnds: number, earlierTryMayHaveRun: boolean): Promise<CountedHit[]> => {
+  const tryBatch = async (
+    hitIds: readonly string[], deadline: number, budgetEnds: number, earlierTryMayHaveRun: boolean, reported: Set<string>
+  ): Promise<CountedHit[]> => {
     const reply = await measured('count_hits', app.redis.countHits(
       TOTAL_KEY, PER_WORKER_KEY, RECENT_KEY, opts.hostname, deadline, ID_WINDOW_SECONDS, ID_WINDOW_PREFIX,
       RECENT_HITS, SECOND_PREFIX, HISTORY_SECONDS, ...hitIds
@@ -193,10 +199,10 @@ async function counterPlugin (app: FastifyInstance, opts: CounterOptions): Promi
       throw new CounterUnavailableError(new Error('Redis ran the count after the hits\' deadline'))
     }
     // This worker's hits, read from the reply before WAIT (Redis's total holds them whatever the replicas say):
-    // those counted now, and, after a lost reply, those that try counted; each id once.
-    const mine = new Set<string>()
-    hitIds.forEach((id, i) => { if (reply[3 * i + 2] === 1 || (earlierTryMayHaveRun && reply[3 * i + 2] === 2)) mine.add(id) })
-    metrics.hitsCounted.inc(mine.size)
+    // those counted now, and, after a lost reply, those that try counted; each id once, over all the tries.
+    const reportedBefore = reported.size
+    hitIds.forEach((id, i) => { if (reply[3 * i + 2] === 1 || (earlierTryMayHaveRun && reply[3 * i + 2] === 2)) reported.add(id) })
+    metrics.hitsCounted.inc(reported.size - reportedBefore)
     metrics.hitsPerCall.observe(hitIds.length)
     if (opts.minReplicas > 0) {
       const acked = await measured('wait', app.redis.wait(opts.minReplicas, Math.max(1, Math.ceil(budgetEnds - performance.now()))))
@@ -216,11 +222,13 @@ async function counterPlugin (app: FastifyInstance, opts: CounterOptions): Promi
     const budgetEnds = performance.now() + opts.timeoutMs
     // Away for longer than a hit may wait: answer now instead of waiting for nothing.
     unlessAwayTooLong()
-    const deadline = Math.floor(await before(app.redisClock.now(), budgetEnds, 'no answer from Redis')) + opts.timeoutMs - DEADLINE_MARGIN_MS
+    // The budget's own end on Redis's clock: a first read of the clock that is slow takes from the budget, never adds to it.
+    const deadline = Math.floor(await before(app.redisClock.at(budgetEnds), budgetEnds, 'no answer from Redis')) - deadlineMarginMs(opts.timeoutMs)
     let earlierTryMayHaveRun = false
+    const reported = new Set<string>()
     for (;;) {
       try {
-        return await before(Promise.race([tryBatch(hitIds, deadline, budgetEnds, earlierTryMayHaveRun), app.redisLost()]), budgetEnds, 'no answer from Redis')
+        return await before(Promise.race([tryBatch(hitIds, deadline, budgetEnds, earlierTryMayHaveRun, reported), app.redisLost()]), budgetEnds, 'no answer from Redis')
       } catch (err) {
         // A refusal (READONLY, …) means the script did not run; a lost connection may have lost only its reply.
         earlierTryMayHaveRun ||= !(err instanceof ReplyError)

@@ -48,8 +48,21 @@ export class RedisClock {
 
   /** Now on Redis's clock, in ms since the epoch; read first when it was never read. */
   async now (): Promise<number> {
+    const offset = await this.offset()
+    return performance.now() + offset
+  }
+
+  /**
+   * `instant` (a performance.now() reading) on Redis's clock: the same moment
+   * however long the first read takes, so a deadline set this way never moves.
+   */
+  async at (instant: number): Promise<number> {
+    return instant + await this.offset()
+  }
+
+  private async offset (): Promise<number> {
     if (this.offsetMs === undefined) await this.sync()
-    return performance.now() + this.offsetMs!
+    return this.offsetMs!
   }
 }
 
