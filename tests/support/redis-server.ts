@@ -55,6 +55,17 @@ export class RedisServer {
     }
   }
 
+  /** How many script calls (EVALSHA, EVAL) this server has run, refused ones too: INFO commandstats. */
+  async scriptCalls (): Promise<number> {
+    const stats = await this.client(async (redis) => await redis.info('commandstats'))
+    return [...stats.matchAll(/^cmdstat_eval(?:sha)?:calls=(\d+)/gm)].reduce((sum, match) => sum + Number(match[1]), 0)
+  }
+
+  /** Waits until a script call past the `before` calls has run: a stalled one, once Redis wakes. */
+  async scriptRan (before: number): Promise<void> {
+    await waitFor('Redis to run the stalled script', async () => await this.scriptCalls() > before, 5000)
+  }
+
   async flush (): Promise<void> {
     await this.client(async (redis) => await redis.flushall())
   }

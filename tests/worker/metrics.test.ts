@@ -79,9 +79,10 @@ describe('/metrics: what the workers counted adds up to the counter', () => {
   it('a hit Redis cannot count in time: 503, no hit reported, and the failure counted by its kind', async () => {
     const errors = async (): Promise<number> => total(await scrape(a), 'hitcounter_redis_errors_total', { call: 'count_hits', kind: 'timeout' })
     const [hitsBefore, errorsBefore] = [(await hitsCounted())['worker-a']!, await errors()]
+    const scripts = await redis.scriptCalls()
     await redis.client(async (client) => await client.call('CLIENT', 'PAUSE', '900', 'ALL'))
     expect(await hit(a, 'stalled')).toBe(503)
-    await new Promise((resolve) => setTimeout(resolve, 600))
+    await redis.scriptRan(scripts)
     expect((await counter()).total).toBe(0)
     expect((await hitsCounted())['worker-a']).toBe(hitsBefore)
     expect(await errors()).toBe(errorsBefore + 1)
