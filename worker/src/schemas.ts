@@ -36,7 +36,10 @@ export const StatsReplySchema = Type.Object({
 })
 export type StatsReply = Static<typeof StatsReplySchema>
 
-/** Each worker's hits in each of the last seconds, oldest first, up to the second before `now`: the live view's chart on first paint. */
+/**
+ * Each worker's hits in each of the last seconds, oldest first, up to two seconds
+ * before `now` (each worker writes a second once it is over): the live view's chart on first paint.
+ */
 export const HistoryReplySchema = Type.Object({
   now: Count,
   seconds: Type.Array(Type.Record(Type.String(), Count))

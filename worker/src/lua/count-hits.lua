@@ -10,15 +10,15 @@
 -- - A call that runs after the batch's deadline (it waited in a stalled Redis
 --   while the worker gave up) changes nothing, so a hit the worker answered
 --   503 is never counted later.
--- - The live view's story is kept beside the count, bounded: the most recent
---   hits ("number worker", newest first, whoever sent them) in a capped list,
---   and each second's new hits per worker in a hash that lives a minute.
--- KEYS: total, per-worker hash, recent hits list. (The windows' and seconds'
--- keys come from Redis's clock, so the script names them itself: fine on one
--- primary, not on a cluster.)
+-- - The live view's recent hits are kept beside the count, bounded: the most
+--   recent ("number worker", newest first, whoever sent them) in a capped list.
+--   (Each second's hits per worker, the live view's chart, each worker writes
+--   itself once a second: counter.ts, SecondTally.)
+-- KEYS: total, per-worker hash, recent hits list. (The windows' keys come from
+-- Redis's clock, so the script names them itself: fine on one primary, not on a
+-- cluster.)
 -- ARGV: worker, deadline (ms, on Redis's clock), window seconds, window key
--- prefix, recent hits kept, per-second key prefix, seconds kept, then the hits'
--- ids. Returns {number, worker's count, how} for each hit in turn, flat; nil
+-- prefix, recent hits kept, then the hits' ids. Returns {number, worker's count, how} for each hit in turn, flat; nil
 -- when refused. how: 1 counted by this call; 2 counted before and credited to
 -- this worker already (its own earlier try, whose reply may have been lost, or
 -- the same id earlier in this batch); 0 counted before, credit moved here.
@@ -26,13 +26,13 @@ local clock = redis.call('TIME')
 local now = tonumber(clock[1])
 if now * 1000 + math.floor(tonumber(clock[2]) / 1000) > tonumber(ARGV[2]) then return nil end
 local worker, width, prefix = ARGV[1], tonumber(ARGV[3]), ARGV[4]
-local recentKept, secondPrefix, secondsKept = tonumber(ARGV[5]), ARGV[6], tonumber(ARGV[7])
+local recentKept = tonumber(ARGV[5])
 local window = math.floor(now / width)
 local current = prefix .. window
 -- Two windows back, and one ahead: after a failover the primary is another
 -- machine, whose clock may be up to a window ahead of or behind the last one's.
 local windows = { current, prefix .. (window - 1), prefix .. (window - 2), prefix .. (window + 1) }
-local ids = { unpack(ARGV, 8) }
+local ids = { unpack(ARGV, 6) }
 local found = {}
 for w, key in ipairs(windows) do found[w] = redis.call('HMGET', key, unpack(ids)) end
 local known, where, fresh = {}, {}, {}
@@ -64,9 +64,6 @@ if #fresh > 0 then
   redis.call('EXPIRE', current, #windows * width, 'NX')
   redis.call('LPUSH', KEYS[3], unpack(recent))
   redis.call('LTRIM', KEYS[3], 0, recentKept - 1)
-  local second = secondPrefix .. now
-  redis.call('HINCRBY', second, worker, #fresh)
-  redis.call('EXPIRE', second, secondsKept + 5, 'NX')
 end
 for i, id in ipairs(ids) do
   if answers[3 * i - 2] == nil then

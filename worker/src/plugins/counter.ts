@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify'
 import type { HistoryReply, StatsReply } from '../schemas.js'
 import { ALIVE_KEY, ALIVE_TTL_MS, NODES_KEY, SLOTS_KEY } from './presence.js'
 import type { RedisCall } from './metrics.js'
+import { SecondTally } from '../second-tally.js'
 
 /** What counting one hit gave. */
 export interface CountedHit {
@@ -33,8 +34,7 @@ declare module 'ioredis' {
     /** Null: refused (past the deadline), nothing counted. */
     countHits: (
       totalKey: string, perWorkerKey: string, recentKey: string, worker: string, deadline: number,
-      windowSeconds: number, windowPrefix: string, recentKept: number, secondPrefix: string, secondsKept: number,
-      ...hitIds: string[]
+      windowSeconds: number, windowPrefix: string, recentKept: number, ...hitIds: string[]
     ) => Result<number[] | null, Context>
   }
 }
@@ -44,9 +44,15 @@ export const PER_WORKER_KEY = 'hits:by-worker'
 /** The most recent hits, newest first ("number worker"), capped at RECENT_HITS. */
 export const RECENT_KEY = 'hits:recent'
 export const RECENT_HITS = 24
-/** Each second's new hits per worker, a hash per second (Redis's clock) kept HISTORY_SECONDS. */
+/**
+ * Each second's new hits per worker, a hash per second (Redis's clock) kept
+ * HISTORY_SECONDS: each worker writes its own once a second (TALLY_WRITE_MS),
+ * once the second is over, so the history ends HISTORY_LAG_SECONDS before now.
+ */
 const SECOND_PREFIX = 'hits:second:'
 export const HISTORY_SECONDS = 60
+const TALLY_WRITE_MS = 1000
+export const HISTORY_LAG_SECONDS = 2
 /**
  * The hits' ids are remembered in one hash per window of this many seconds
  * (Redis's clock), field = id, value = "number worker". A try looks in the
@@ -166,6 +172,28 @@ async function counterPlugin (app: FastifyInstance, opts: CounterOptions): Promi
   app.redis.defineCommand('countHits', { numberOfKeys: 3, lua: COUNT_HITS })
   const { metrics } = app
 
+  // The live view's chart: this worker's hits per second, written once a
+  // second (one call, none while idle) rather than by every batch's script.
+  const tally = new SecondTally()
+  const secondKey = (second: number): string => `${SECOND_PREFIX}${second}`
+  const writeTally = async (current: number): Promise<void> => {
+    if (app.redis.status !== 'ready') return
+    const done = tally.takeBefore(current, Math.floor(await app.redisClock.now() / 1000) - HISTORY_SECONDS)
+    if (done.length === 0) return
+    const writes = app.redis.multi()
+    for (const [second, hits] of done) writes.hincrby(secondKey(second), opts.hostname, hits).expire(secondKey(second), HISTORY_SECONDS + 5, 'NX')
+    // Not written (Redis went away, or a failover): written with the next second's.
+    const written = await writes.exec().then((replies) => { values(replies); return true }).catch(() => false)
+    if (!written) tally.putBack(done)
+  }
+  const tallyTimer = setInterval(() => {
+    app.redisClock.now().then(async (now) => { await writeTally(Math.floor(now / 1000)) }).catch(() => {})
+  }, TALLY_WRITE_MS).unref()
+  app.addHook('preClose', async () => {
+    clearInterval(tallyTimer)
+    await writeTally(Infinity).catch(() => {})
+  })
+
   /** `pending`, timed, and counted by why when it fails. */
   const measured = async <T>(call: RedisCall, pending: Promise<T>): Promise<T> => {
     const started = performance.now()
@@ -191,8 +219,7 @@ async function counterPlugin (app: FastifyInstance, opts: CounterOptions): Promi
     hitIds: readonly string[], deadline: number, budgetEnds: number, earlierTryMayHaveRun: boolean, reported: Set<string>
   ): Promise<CountedHit[]> => {
     const reply = await measured('count_hits', app.redis.countHits(
-      TOTAL_KEY, PER_WORKER_KEY, RECENT_KEY, opts.hostname, deadline, ID_WINDOW_SECONDS, ID_WINDOW_PREFIX,
-      RECENT_HITS, SECOND_PREFIX, HISTORY_SECONDS, ...hitIds
+      TOTAL_KEY, PER_WORKER_KEY, RECENT_KEY, opts.hostname, deadline, ID_WINDOW_SECONDS, ID_WINDOW_PREFIX, RECENT_HITS, ...hitIds
     ))
     if (reply === null) {
       metrics.redisErrors.inc({ call: 'count_hits', kind: 'late' })
@@ -203,6 +230,7 @@ async function counterPlugin (app: FastifyInstance, opts: CounterOptions): Promi
     const reportedBefore = reported.size
     hitIds.forEach((id, i) => { if (reply[3 * i + 2] === 1 || (earlierTryMayHaveRun && reply[3 * i + 2] === 2)) reported.add(id) })
     metrics.hitsCounted.inc(reported.size - reportedBefore)
+    tally.add(Math.floor(await app.redisClock.now() / 1000), reported.size - reportedBefore)
     metrics.hitsPerCall.observe(hitIds.length)
     if (opts.minReplicas > 0) {
       const acked = await measured('wait', app.redis.wait(opts.minReplicas, Math.max(1, Math.ceil(budgetEnds - performance.now()))))
@@ -283,7 +311,7 @@ async function counterPlugin (app: FastifyInstance, opts: CounterOptions): Promi
     async history () {
       unlessAwayTooLong()
       const now = await unlessUnavailable(app.redisClock.now())
-      const last = Math.floor(now / 1000) - 1
+      const last = Math.floor(now / 1000) - HISTORY_LAG_SECONDS
       const first = last - HISTORY_SECONDS + 1
       const reads = app.redis.multi()
       for (let second = first; second <= last; second++) reads.hgetall(`${SECOND_PREFIX}${second}`)
