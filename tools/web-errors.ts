@@ -2,7 +2,7 @@
 // forms (the JSON ErrorReply, the HTML page) made by the worker's own functions.
 // web/Dockerfile writes them into the image (write-web-errors.ts), and
 // web/nginx.conf serves them by the client's Accept header.
-import { errorReply, renderErrorPage } from '../worker/src/errors.js'
+import { ERROR_PAGE_POLICY, errorReply, renderErrorPage } from '../worker/src/errors.js'
 
 /** Each status nginx may answer by itself (494, a header too large, is sent as 400), with its message. */
 export const NGINX_ERRORS: ReadonlyArray<readonly [status: number, message: string]> = [
@@ -26,4 +26,9 @@ export function webErrorFiles (): Map<string, string> {
     files.set(`${status}.html`, renderErrorPage(reply))
   }
   return files
+}
+
+/** The nginx include that gives nginx's error answers the workers' error pages' Content-Security-Policy. */
+export function errorPagePolicyConf (): string {
+  return `# Made by tools/web-errors.ts from worker/src/errors.ts: the workers' error pages' policy.\nadd_header Content-Security-Policy "${ERROR_PAGE_POLICY}" always;\n`
 }

@@ -1,14 +1,16 @@
-// Writes nginx's error files into a folder (web/Dockerfile runs it: `node write-web-errors.js /errors`).
+// Writes nginx's error files into a folder, and the include that gives them their
+// Content-Security-Policy (web/Dockerfile runs it: `node write-web-errors.js /errors /error-page-policy.conf`).
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { webErrorFiles } from './web-errors.js'
+import { errorPagePolicyConf, webErrorFiles } from './web-errors.js'
 
-const folder = process.argv[2]
-if (folder === undefined) {
-  process.stderr.write('usage: write-web-errors FOLDER\n')
+const [folder, policyFile] = process.argv.slice(2)
+if (folder === undefined || policyFile === undefined) {
+  process.stderr.write('usage: write-web-errors FOLDER POLICY_CONF\n')
   process.exit(2)
 }
 mkdirSync(folder, { recursive: true })
 const files = webErrorFiles()
 for (const [name, content] of files) writeFileSync(join(folder, name), content)
-process.stdout.write(`${folder}: ${files.size} error files written\n`)
+writeFileSync(policyFile, errorPagePolicyConf())
+process.stdout.write(`${folder}: ${files.size} error files written; ${policyFile}: their policy\n`)

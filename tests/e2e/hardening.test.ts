@@ -1,9 +1,9 @@
 import { connect } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Value } from '@sinclair/typebox/value'
-import { Stack } from '../support/stack.js'
+import { sh, Stack } from '../support/stack.js'
 import { ErrorReplySchema, type ErrorReply } from '../../worker/src/schemas.js'
-import { RETRY_AFTER_SECONDS } from '../../worker/src/errors.js'
+import { ERROR_PAGE_POLICY, RETRY_AFTER_SECONDS } from '../../worker/src/errors.js'
 import { webErrorFiles } from '../../tools/web-errors.js'
 import { BROWSER_ACCEPT } from '../support/app.js'
 import { waitFor } from '../support/wait.js'
@@ -108,6 +108,7 @@ describe('bad input gets a clear 4xx, in the one JSON error form', () => {
       expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8')
       const html = await page.text()
       expect(html).toBe(webErrorFiles().get('503.html'))
+      expect(page.headers.get('content-security-policy')).toBe(ERROR_PAGE_POLICY)
       expect(html).toContain(`<meta http-equiv="refresh" content="${RETRY_AFTER_SECONDS}">`)
     } finally {
       await stack.scaleTo(2)
@@ -125,13 +126,20 @@ describe('hardening, checked from the outside', () => {
     expect(await stack.inspectNetwork('backend', '{{.Internal}}')).toBe('true')
   })
 
-  it('workers run as a non-root user, read-only, with no capabilities and no new privileges', async () => {
-    for (const id of await stack.containerIds('worker')) {
-      expect(await stack.inspect(id, '{{.Config.User}}')).toBe('node')
+  it.each([['worker', 'node'], ['web', '101:101']])('%s runs as a non-root user (%s), read-only, with no capabilities and no new privileges', async (service, user) => {
+    const ids = await stack.containerIds(service)
+    expect(ids.length).toBeGreaterThan(0)
+    for (const id of ids) {
+      expect(await stack.inspect(id, '{{.Config.User}}')).toBe(user)
       expect(await stack.inspect(id, '{{.HostConfig.ReadonlyRootfs}}')).toBe('true')
       expect(await stack.inspect(id, '{{.HostConfig.CapDrop}}')).toBe('[ALL]')
       expect(await stack.inspect(id, '{{.HostConfig.SecurityOpt}}')).toBe('[no-new-privileges:true]')
     }
+    // Every process in it, nginx's master too: none is root.
+    const [container] = ids
+    const uids = (await sh('docker', ['top', container!, '-o', 'uid'])).split('\n').slice(1).map((line) => line.trim()).filter((line) => line !== '')
+    expect(uids.length).toBeGreaterThan(0)
+    expect(uids.filter((uid) => uid === '0')).toEqual([])
   })
 
   it('the logs say where the demo is, and carry no health checks', async () => {

@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises'
 import { describe, expect, it } from 'vitest'
 import { Value } from '@sinclair/typebox/value'
-import { NGINX_ERRORS, webErrorFiles } from '../../tools/web-errors.js'
+import { errorPagePolicyConf, NGINX_ERRORS, webErrorFiles } from '../../tools/web-errors.js'
+import { ERROR_PAGE_POLICY } from '../../worker/src/errors.js'
 import { ErrorReplySchema } from '../../worker/src/schemas.js'
 
 // nginx's error answers are files made from one list; these tests keep nginx's config in step with it.
@@ -25,5 +26,12 @@ describe("nginx's error files", () => {
     expect(new Set(routed.map(([, file]) => file))).toEqual(new Set(statuses))
     expect(routed.filter(([code, file]) => code !== file)).toEqual([[494, 400]])
     expect([...files.keys()].sort()).toEqual(statuses.flatMap((status) => [`${status}.html`, `${status}.json`]).sort())
+  })
+
+  it('they carry the workers\' error pages\' Content-Security-Policy: the include the image gets, in the location that serves them', async () => {
+    expect(errorPagePolicyConf()).toContain(`add_header Content-Security-Policy "${ERROR_PAGE_POLICY}" always;`)
+    const location = /location \^~ \/\.errors\/ \{([\s\S]*?)\n {4}\}/.exec(await readFile('web/nginx.conf', 'utf8'))?.[1] ?? ''
+    expect(location).toContain('include /etc/nginx/error-page-policy.conf;')
+    expect(await readFile('web/Dockerfile', 'utf8')).toMatch(/write-web-errors\.js \/errors \/error-page-policy\.conf[\s\S]*COPY --from=errors \/error-page-policy\.conf \/etc\/nginx\//)
   })
 })
