@@ -1,13 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process'
-import { once } from 'node:events'
-import { mkdtemp, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { FastifyInstance } from 'fastify'
 import { RedisServer } from '../support/redis-server.js'
 import { buildReadyApp } from '../support/app.js'
-import { freePort, waitFor } from '../support/wait.js'
+import { waitFor } from '../support/wait.js'
+import { Sentinel } from '../support/sentinel.js'
 import type { HitReply } from '../../worker/src/schemas.js'
 
 // A real primary, two real replicas and a real Redis Sentinel watching them, as
@@ -19,21 +15,10 @@ import type { HitReply } from '../../worker/src/schemas.js'
 const NAME = 'hitcounter'
 let primary: RedisServer
 let replicas: RedisServer[]
-let sentinel: ChildProcess
-let sentinelPort: number
+let sentinel: Sentinel
 let app: FastifyInstance
 
-const askSentinel = async (...args: string[]): Promise<unknown> => {
-  const { Redis } = await import('ioredis')
-  const client = new Redis({ port: sentinelPort, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
-  client.on('error', () => {})
-  try {
-    await client.connect()
-    return await client.call('SENTINEL', ...args)
-  } finally {
-    client.disconnect()
-  }
-}
+const askSentinel = async (...args: string[]): Promise<unknown> => await sentinel.ask('SENTINEL', ...args)
 const primaryPort = async (): Promise<number> => Number(((await askSentinel('get-master-addr-by-name', NAME)) as string[])[1])
 const hit = async (id: string): Promise<{ status: number, body: HitReply, ms: number }> => {
   const started = performance.now()
@@ -46,24 +31,14 @@ beforeAll(async () => {
   replicas = await Promise.all([0, 1].map(async () => await RedisServer.start(['--replicaof', '127.0.0.1', String(primary.port), '--repl-diskless-sync-delay', '0'])))
   await waitFor('the replicas to follow', async () =>
     /slave1:.*state=online/.test(await primary.client(async (client) => await client.info('replication'))), 10000, 50)
-  sentinelPort = await freePort()
-  const dir = await mkdtemp(join(tmpdir(), 'hitcounter-sentinel-'))
-  const conf = join(dir, 'sentinel.conf')
-  await writeFile(conf, [
-    `port ${sentinelPort}`, 'bind 127.0.0.1', `sentinel monitor ${NAME} 127.0.0.1 ${primary.port} 1`,
-    `sentinel down-after-milliseconds ${NAME} 1000`, `sentinel failover-timeout ${NAME} 3000`, ''
-  ].join('\n'))
-  sentinel = spawn('redis-server', [conf, '--sentinel'], { stdio: 'ignore', cwd: dir })
+  sentinel = await Sentinel.start(NAME, primary.port)
   await waitFor('the sentinel to see the replicas', async () =>
     ((await askSentinel('replicas', NAME).catch(() => [])) as unknown[]).length === 2, 10000, 100)
-  app = await buildReadyApp('redis://unused:6379', 'worker-s', { REDIS_SENTINELS: `127.0.0.1:${sentinelPort}`, REDIS_MIN_REPLICAS: 1, REDIS_TIMEOUT_MS: 5000 })
+  app = await buildReadyApp('redis://unused:6379', 'worker-s', { REDIS_SENTINELS: `127.0.0.1:${sentinel.port}`, REDIS_MIN_REPLICAS: 1, REDIS_TIMEOUT_MS: 5000 })
 })
 afterAll(async () => {
   await app?.close()
-  if (sentinel !== undefined && sentinel.exitCode === null) {
-    sentinel.kill('SIGKILL')
-    await once(sentinel, 'exit')
-  }
+  await sentinel?.kill()
   for (const replica of replicas ?? []) await replica.stop()
   await primary?.stop()
 })

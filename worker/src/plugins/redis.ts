@@ -151,6 +151,9 @@ async function redisPlugin (app: FastifyInstance, opts: RedisPluginOptions): Pro
     app.log.warn('redis connection lost; reconnecting')
   })
   redis.on('error', (err: Error) => { app.log.debug({ reason: err.message }, 'redis error') })
+  // A sentinel that cannot be reached (its node lost): the failover detector's
+  // connections to it report here (patches/ioredis+6.0.0.patch), not to stderr.
+  redis.on('sentinelError', (err: Error) => { app.log.debug({ reason: err.message }, 'sentinel unreachable') })
   // ioredis gives up for good ("end") when a sentinel announces a new primary
   // while it is still looking for one (its failover detector stops the search
   // under way, seen in the swarm lab after a node was lost): look again.
