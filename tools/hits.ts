@@ -1,33 +1,61 @@
 // Sending hits through the load balancer and reading its counts: the balance
 // check (hitcounter-check) is built on these, and the tests and benchmark use them.
 import { Value } from '@sinclair/typebox/value'
-import { ErrorReplySchema, type HitReply, type StatsReply } from '../worker/src/schemas.js'
+import { ErrorReplySchema, StatsReplySchema, type StatsReply } from '../worker/src/schemas.js'
+import { backendOf, DEFAULT_SERVED_BY, parseServedBy, type ServedBy } from './served-by.js'
 
 /**
- * What became of one hit sent: who answered (X-Served-By; '' when nginx itself
- * answered, or nothing did: status 0) and, for a failed hit, why (its ErrorReply's message).
+ * What became of one hit sent: who answered (the backend its `servedBy` names,
+ * hitcounter's X-Served-By by default; '' when the load balancer itself
+ * answered, or nothing did: status 0), hitcounter's number for it (NaN from
+ * another service), and, for a failed hit, why (its ErrorReply's message).
  */
 export interface HitOutcome { status: number, hostname: string, hits: number, ms: number, reason: string }
+
+const HITCOUNTER_SERVED_BY = parseServedBy(DEFAULT_SERVED_BY)
 
 /** Why a hit was refused: its ErrorReply's message, or the start of whatever else came back. */
 function failureReason (body: string): string {
   let reply: unknown
   try { reply = JSON.parse(body) } catch { reply = undefined }
-  return Value.Check(ErrorReplySchema, reply) ? reply.message : body.trim().slice(0, 200)
+  return Value.Check(ErrorReplySchema, reply) ? reply.message : body.replace(/\s+/g, ' ').trim().slice(0, 200)
 }
 
-/** One hit, asked as JSON so its number can be checked; never throws, gives up after `timeoutMs`. */
-export async function hit (baseUrl: string, timeoutMs = 10000): Promise<HitOutcome> {
+/** hitcounter's number in a JSON answer, or NaN. */
+function numberIn (body: string): number {
+  try {
+    const hits = (JSON.parse(body) as { hits?: unknown }).hits
+    return typeof hits === 'number' ? hits : NaN
+  } catch {
+    return NaN
+  }
+}
+
+/** One hit on `url`, asked as JSON so hitcounter's number can be checked; never throws, gives up after `timeoutMs`. */
+export async function hit (url: string, timeoutMs = 10000, servedBy: ServedBy = HITCOUNTER_SERVED_BY): Promise<HitOutcome> {
   const started = performance.now()
   try {
-    const res = await fetch(new URL('/', baseUrl), { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(timeoutMs) })
+    const res = await fetch(new URL(url), { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(timeoutMs) })
     const body = await res.text()
     const ms = performance.now() - started
-    if (res.status !== 200) return { status: res.status, hostname: res.headers.get('x-served-by') ?? '', hits: NaN, ms, reason: failureReason(body) }
-    const { hostname, hits } = JSON.parse(body) as HitReply
-    return { status: res.status, hostname, hits, ms, reason: '' }
+    const hostname = backendOf(servedBy, res.headers, body)
+    if (res.status !== 200) return { status: res.status, hostname, hits: NaN, ms, reason: failureReason(body) }
+    return { status: res.status, hostname, hits: numberIn(body), ms, reason: '' }
   } catch (err) {
     return { status: 0, hostname: '', hits: NaN, ms: performance.now() - started, reason: (err as Error).message }
+  }
+}
+
+/** hitcounter's total, from its /stats; or why there is none (another service: the counter's checks are skipped). */
+export async function counterTotal (baseUrl: string): Promise<{ total: number } | { missing: string }> {
+  const where = new URL('/stats', baseUrl).href
+  try {
+    const res = await fetch(where, { signal: AbortSignal.timeout(10000) })
+    if (!res.ok) return { missing: `GET ${where} answered ${res.status}` }
+    const stats: unknown = await res.json().catch(() => undefined)
+    return Value.Check(StatsReplySchema, stats) ? { total: stats.total } : { missing: `${where} is not hitcounter's /stats` }
+  } catch (err) {
+    return { missing: `cannot read ${where}: ${(err as Error).message}` }
   }
 }
 
