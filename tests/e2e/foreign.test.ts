@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { sh, Stack } from '../support/stack.js'
 import { freePort, waitFor } from '../support/wait.js'
 import { hit } from '../../tools/hits.js'
+import { copyOfRepository, runAction } from '../support/action.js'
 
 // hitcounter-check (the built command, as a user runs it) against stacks whose
 // load balancer we did not configure for it: plain backends named "api" behind
@@ -17,10 +18,11 @@ const STACKS = 'tests/e2e/stacks/compose.yml'
 interface CheckRun { code: number, text: string, failed: string[], skipped: string[] }
 
 /** Runs the check; its text report, and from its JUnit file the checks that failed and were skipped. */
-async function check (args: string[]): Promise<CheckRun> {
+async function check (args: string[], command = CHECK): Promise<CheckRun> {
   const junit = join(await mkdtemp(join(tmpdir(), 'hitcounter-check-')), 'check.xml')
+  const [file, first] = command.endsWith('.js') ? [process.execPath, [command]] : [command, []]
   const { code, stdout } = await new Promise<{ code: number, stdout: string }>((resolve) => {
-    execFile(process.execPath, [CHECK, ...args, '--junit', junit], { maxBuffer: 16 * 1024 * 1024 }, (err, out) => {
+    execFile(file, [...first, ...args, '--junit', junit], { maxBuffer: 16 * 1024 * 1024 }, (err, out) => {
       resolve({ code: err === null ? 0 : Number((err as { code?: number }).code ?? 1), stdout: out })
     })
   })
@@ -125,5 +127,25 @@ describe('this project\'s stack', () => {
     console.log(`this project's stack, scaled 3 -> 5:\n${scaled.text}`)
     expect(scaled.code, scaled.text).toBe(0)
     expect(scaled.skipped).toEqual([])
+  })
+
+  it('the Action (action.yml), its steps run as the runner would from a copy of the repository: strict over the 5, a JUnit file; the packed tarball installs hitcounter-check', async () => {
+    const copy = await copyOfRepository()
+    const junit = join(copy, 'balance.xml')
+    const steps = await runAction(copy, { url: `${ours.url}/`, workers: '5', strict: 'true', hits: '50', junit })
+    expect(steps.map((step) => step.code), steps.map((step) => step.output.slice(-2000)).join('\n')).toEqual([0, 0])
+    expect(steps[1]!.output).toMatch(/PASS {2}strict rotation: every 5 in a row distinct/)
+    expect((await readFile(junit, 'utf8')).match(/<testcase /g)).toHaveLength(6)
+    // A bad input: one line, exit 2, as from the command line.
+    const bad = await runAction(copy, { url: `${ours.url}/`, workers: '5', strict: 'yes' })
+    expect(bad.at(-1)!.code).toBe(2)
+    // npm pack (prepack builds the check), then npm install -g of the tarball: hitcounter-check on the PATH.
+    const packed = (await sh('npm', ['pack', '--silent', '--pack-destination', copy], {}, copy)).trim().split('\n').at(-1)!
+    const prefix = join(copy, 'global')
+    await sh('npm', ['install', '--global', '--prefix', prefix, '--no-audit', '--no-fund', join(copy, packed)])
+    const help = await sh(join(prefix, 'bin', 'hitcounter-check'), ['--help'])
+    expect(help).toContain('--served-by HOW')
+    const installed = await check(['--url', `${ours.url}/`, '--workers', '5', '--hits', '50'], join(prefix, 'bin', 'hitcounter-check'))
+    expect(installed.code, installed.text).toBe(0)
   })
 })

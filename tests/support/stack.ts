@@ -10,9 +10,9 @@ import type { StatsReply } from '../../worker/src/schemas.js'
 const run = promisify(execFile)
 
 /** Runs a command, failing with its output when it fails. */
-export async function sh (file: string, args: string[], env: Record<string, string> = {}): Promise<string> {
+export async function sh (file: string, args: string[], env: Record<string, string> = {}, cwd?: string): Promise<string> {
   try {
-    const { stdout } = await run(file, args, { env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 })
+    const { stdout } = await run(file, args, { env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024, cwd })
     return stdout
   } catch (err) {
     const { stdout = '', stderr = '' } = err as { stdout?: string, stderr?: string }
