@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Makes sure every base image our Dockerfiles and docker-compose.yml name exists
+# Makes sure every base image our Dockerfiles and compose files name exists
+# (docker-compose.yml, and the foreign stacks the balance check is tested on)
 # locally. For a machine with no registry (air-gapped, or CI here): an image that
 # is neither present nor pullable is replaced by a stand-in built from Debian sid
 # packages and tagged with the official name, so the Dockerfiles and the compose
@@ -40,7 +41,7 @@ base_images() {
       in_services && /^    build:/ { built[service] = 1 }
       in_services && /^    image:/ { image[service] = $2 }
       END { for (s in image) if (!built[s]) print image[s] }
-    ' "$root"/docker-compose.yml
+    ' "$root"/docker-compose.yml "$root"/tests/e2e/stacks/compose.yml
   } | grep -v -e '^build$' -e '^\$' | sort -u
 }
 
@@ -106,7 +107,7 @@ for image in $(base_images); do
     continue
   fi
   case "$recipe" in
-    node|nginx|redis|prometheus|redis_exporter|nginx-prometheus-exporter) build_standin "$image" "$recipe" ;;
+    node|nginx|redis|prometheus|redis_exporter|nginx-prometheus-exporter|haproxy) build_standin "$image" "$recipe" ;;
     *) die "$image is not present, cannot be pulled, and has no stand-in recipe in $standins" ;;
   esac
   say "$image: stand-in ready"
