@@ -104,7 +104,7 @@ async function main (): Promise<number> {
     command = parseCommand(process.argv.slice(2))
   } catch (err) {
     if (!(err instanceof UsageError)) throw err
-    process.stderr.write(`hitcounter-check: ${err.message}\n${USAGE}\n`)
+    process.stderr.write(`hitcounter-check: ${err.message} (hitcounter-check --help lists the options)\n`)
     return 2
   }
   if (command.help) {

@@ -83,6 +83,23 @@ class Foreign {
 const stacks: Array<{ down: () => Promise<void> }> = []
 afterAll(async () => { for (const stack of stacks) await stack.down() })
 
+describe('the command line', () => {
+  it.each([
+    [['--workers', '0'], '--workers must be a whole number ≥ 1 (got "0")'],
+    [['--workers', '3', '--served-by', 'cookie:x'], '--served-by must be header:NAME, json:FIELD or regex:RE (got "cookie:x")'],
+    [['--workers', '3', '--bogus'], "Unknown option '--bogus'"]
+  ])('%j: one line on stderr, exit 2', async (args, message) => {
+    const { code, stderr } = await new Promise<{ code: number, stderr: string }>((resolve) => {
+      execFile(process.execPath, [CHECK, ...args], (err, _stdout, errors) => {
+        resolve({ code: Number((err as { code?: number } | null)?.code ?? 0), stderr: errors })
+      })
+    })
+    expect(code).toBe(2)
+    expect(stderr.trimEnd().split('\n')).toHaveLength(1)
+    expect(stderr).toContain(message)
+  })
+})
+
 describe('nginx with an upstream named once (the stale-address bug)', () => {
   it('a quiet stack passes, the counter\'s checks skipped (not hitcounter); scaled 3 -> 5 it fails: the two new backends are never used', async () => {
     const stack = await Foreign.up('nginx', 'naive-nginx.conf')
