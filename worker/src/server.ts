@@ -17,7 +17,8 @@ const app = await buildApp(config, { processMetrics: true })
 closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS }, async ({ signal, err }) => {
   if (err !== undefined) app.log.error({ reason: err.message, errorName: err.name }, 'shutting down after an error')
   else app.log.info({ signal }, 'shutting down: draining requests')
-  // New requests get 503 (nginx retries them elsewhere); in-flight ones finish; Redis closes last.
+  // The listener closes (nginx sends new hits to the others); requests still arriving on open connections are
+  // served with Connection: close (app.ts, drain.ts), in-flight ones finish; Redis closes last.
   await app.close()
   app.log.info('shut down')
 })
