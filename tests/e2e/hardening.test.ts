@@ -137,7 +137,8 @@ describe('hardening, checked from the outside', () => {
     }
     // Every process in it, nginx's master too: none is root.
     const [container] = ids
-    const uids = (await sh('docker', ['top', container!, '-o', 'uid'])).split('\n').slice(1).map((line) => line.trim()).filter((line) => line !== '')
+    const uids = (await sh('docker', ['top', container!, '-o', 'pid,uid'])).split('\n').slice(1).filter((line) => line.trim() !== '')
+      .map((line) => line.trim().split(/\s+/)[1])
     expect(uids.length).toBeGreaterThan(0)
     expect(uids.filter((uid) => uid === '0')).toEqual([])
   })

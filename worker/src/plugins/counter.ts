@@ -4,7 +4,8 @@ import DataLoader from 'dataloader'
 import { ReplyError, type Result } from 'ioredis'
 import type { FastifyInstance } from 'fastify'
 import type { HistoryReply, StatsReply } from '../schemas.js'
-import { ALIVE_KEY, ALIVE_TTL_MS, NODES_KEY, SLOTS_KEY } from './presence.js'
+import { ALIVE_TTL_MS } from './presence.js'
+import { ALIVE_KEY, NODES_KEY, PER_WORKER_KEY, RECENT_KEY, SLOTS_KEY, TOTAL_KEY } from '../keys.js'
 import type { RedisCall } from './metrics.js'
 import { SecondTally } from '../second-tally.js'
 
@@ -39,10 +40,8 @@ declare module 'ioredis' {
   }
 }
 
-export const TOTAL_KEY = 'hits'
-export const PER_WORKER_KEY = 'hits:by-worker'
-/** The most recent hits, newest first ("number worker"), capped at RECENT_HITS. */
-export const RECENT_KEY = 'hits:recent'
+export { PER_WORKER_KEY, TOTAL_KEY } from '../keys.js'
+/** How many of the most recent hits RECENT_KEY keeps. */
 export const RECENT_HITS = 24
 /**
  * Each second's new hits per worker, a hash per second (Redis's clock) kept

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import type { Result } from 'ioredis'
+import { ALIVE_KEY, EARLIER_WORKERS, NODES_KEY, PER_WORKER_KEY, SEEN_KEY, SLOTS_KEY } from '../keys.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -11,7 +12,10 @@ declare module 'fastify' {
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    announceWorker: (aliveKey: string, slotsKey: string, nodesKey: string, worker: string, node: string, ttlMs: number) => Result<number, Context>
+    announceWorker: (
+      aliveKey: string, slotsKey: string, nodesKey: string, seenKey: string, perWorkerKey: string,
+      worker: string, node: string, ttlMs: number, foldAfterMs: number, earlier: string
+    ) => Result<number, Context>
   }
 }
 
@@ -20,27 +24,29 @@ export interface Presence {
   slot: () => number | null
 }
 
-export const ALIVE_KEY = 'workers:alive'
-export const SLOTS_KEY = 'workers:colour-slot'
-export const NODES_KEY = 'workers:node'
 /** A worker says it is alive this often, and is taken for gone after three missed beats. */
 export const BEAT_MS = 5000
 export const ALIVE_TTL_MS = 3 * BEAT_MS
+/** A worker gone this long has its count folded into EARLIER_WORKERS: /stats stays the size of the workers there are. */
+export const FOLD_AFTER_MS = 60 * 60 * 1000
 
 const ANNOUNCE = readFileSync(new URL('../lua/announce.lua', import.meta.url), 'utf8')
 
 /**
  * Which workers serve now, for the live view: each worker beats every 5 s (one
  * Redis call, nothing else while idle) and leaves at once when it starts to
- * drain; a worker that dies without leaving is forgotten after 15 s.
+ * drain; a worker that dies without leaving is forgotten after 15 s, and its
+ * count folded into "earlier workers" an hour after its last beat.
  */
 async function presencePlugin (app: FastifyInstance, opts: { hostname: string, node: string }): Promise<void> {
-  app.redis.defineCommand('announceWorker', { numberOfKeys: 3, lua: ANNOUNCE })
+  app.redis.defineCommand('announceWorker', { numberOfKeys: 5, lua: ANNOUNCE })
   let slot: number | null = null
   const beat = async (): Promise<void> => {
     if (app.redis.status !== 'ready') return
     try {
-      slot = await app.redis.announceWorker(ALIVE_KEY, SLOTS_KEY, NODES_KEY, opts.hostname, opts.node, ALIVE_TTL_MS)
+      slot = await app.redis.announceWorker(
+        ALIVE_KEY, SLOTS_KEY, NODES_KEY, SEEN_KEY, PER_WORKER_KEY, opts.hostname, opts.node, ALIVE_TTL_MS, FOLD_AFTER_MS, EARLIER_WORKERS
+      )
     } catch (err) {
       app.log.debug({ reason: (err as Error).message }, 'presence beat failed')
     }
