@@ -4,7 +4,7 @@ import { RedisServer } from '../support/redis-server.js'
 import { BROWSER_ACCEPT, buildReadyApp } from '../support/app.js'
 import { waitFor } from '../support/wait.js'
 import type { HistoryReply, StatsReply } from '../../worker/src/schemas.js'
-import { HISTORY_LAG_SECONDS, HISTORY_SECONDS, RECENT_HITS } from '../../worker/src/plugins/counter.js'
+import { HISTORY_LAG_SECONDS, HISTORY_SECONDS, RECENT_HITS } from '../../worker/src/plugins/live-view.js'
 import { WORKER_COLOURS, WORKER_MARKS } from '../../worker/src/colours.js'
 
 let redis: RedisServer
@@ -106,7 +106,7 @@ describe('requests that must not count', () => {
       const counted = (seconds: HistoryReply['seconds']): number => seconds.reduce((sum, second) => sum + (second['worker-h'] ?? 0), 0)
       expect(counted(history.seconds)).toBeLessThanOrEqual(4)
       let later = 0
-      await waitFor('the 5 hits in the history', async () => (later = counted((await worker.counter.history()).seconds)) >= 5, (HISTORY_LAG_SECONDS + 2) * 1000, 100)
+      await waitFor('the 5 hits in the history', async () => (later = counted((await worker.liveView.history()).seconds)) >= 5, (HISTORY_LAG_SECONDS + 2) * 1000, 100)
       expect(later).toBe(5)
     } finally {
       await worker.close()

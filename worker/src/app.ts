@@ -5,6 +5,7 @@ import accepts from '@fastify/accepts'
 import type { Config } from './config.js'
 import drain from './plugins/drain.js'
 import redis from './plugins/redis.js'
+import liveView from './plugins/live-view.js'
 import counter from './plugins/counter.js'
 import presence from './plugins/presence.js'
 import metrics from './plugins/metrics.js'
@@ -92,6 +93,7 @@ export async function buildApp (config: AppConfig, options: AppOptions = {}): Pr
     primaryName: config.REDIS_PRIMARY_NAME ?? 'hitcounter',
     timeoutMs: config.REDIS_TIMEOUT_MS
   })
+  await app.register(liveView, { hostname, timeoutMs: config.REDIS_TIMEOUT_MS })
   await app.register(counter, { hostname, timeoutMs: config.REDIS_TIMEOUT_MS, minReplicas: config.REDIS_MIN_REPLICAS ?? 0 })
   await app.register(presence, { hostname, node })
   await app.register(rootRoutes, { hostname })

@@ -3,11 +3,13 @@ import fp from 'fastify-plugin'
 import DataLoader from 'dataloader'
 import { ReplyError, type Result } from 'ioredis'
 import type { FastifyInstance } from 'fastify'
-import type { HistoryReply, StatsReply } from '../schemas.js'
-import { ALIVE_TTL_MS } from './presence.js'
-import { ALIVE_KEY, NODES_KEY, PER_WORKER_KEY, RECENT_KEY, SLOTS_KEY, TOTAL_KEY } from '../keys.js'
-import type { RedisCall } from './metrics.js'
-import { SecondTally } from '../second-tally.js'
+import { PER_WORKER_KEY, RECENT_KEY, TOTAL_KEY } from '../keys.js'
+import { RECENT_HITS } from './live-view.js'
+import { classify, CounterUnavailableError, measured, unlessAwayTooLong } from '../redis-calls.js'
+
+// The exactly-once client: each hit counted once by its id, in batches, tried
+// again through lost replies, restarts and failovers within its budget, never
+// counted after it was answered 503. The live view's reads are live-view.ts.
 
 /** What counting one hit gave. */
 export interface CountedHit {
@@ -20,8 +22,6 @@ export interface CountedHit {
 export interface Counter {
   /** Counts the hit whose every try carries `hitId`: once, however often it is tried. */
   hit: (hitId: string) => Promise<CountedHit>
-  stats: () => Promise<StatsReply>
-  history: () => Promise<HistoryReply>
 }
 
 declare module 'fastify' {
@@ -41,17 +41,6 @@ declare module 'ioredis' {
 }
 
 export { PER_WORKER_KEY, TOTAL_KEY } from '../keys.js'
-/** How many of the most recent hits RECENT_KEY keeps. */
-export const RECENT_HITS = 24
-/**
- * Each second's new hits per worker, a hash per second (Redis's clock) kept
- * HISTORY_SECONDS: each worker writes its own once a second (TALLY_WRITE_MS),
- * once the second is over, so the history ends HISTORY_LAG_SECONDS before now.
- */
-const SECOND_PREFIX = 'hits:second:'
-export const HISTORY_SECONDS = 60
-const TALLY_WRITE_MS = 1000
-export const HISTORY_LAG_SECONDS = 2
 /**
  * The hits' ids are remembered in one hash per window of this many seconds
  * (Redis's clock), field = id, value = "number worker". A try looks in the
@@ -81,23 +70,18 @@ export const deadlineMarginMs = (timeoutMs: number): number => Math.max(50, Math
 
 const COUNT_HITS = readFileSync(new URL('../lua/count-hits.lua', import.meta.url), 'utf8')
 
-/**
- * Why a Redis call failed, in a word, for the `kind` label of
- * hitcounter_redis_errors_total: Redis's own error code (READONLY, …), or what
- * the client saw (a timeout, a lost connection). A bounded set: never a message.
- */
-function failureKind (err: unknown): string {
-  if (err instanceof ReplyError) return /^[A-Z]{2,16}\b/.exec((err as Error).message)?.[0]?.toLowerCase() ?? 'reply'
-  return err instanceof Error && err.message === 'Command timed out' ? 'timeout' : 'connection'
-}
+/** How the script counted a hit: by this call, by an earlier one crediting this worker already, or earlier and now credited here. */
+export type HowCounted = 'now' | 'already-mine' | 'moved-here'
+const HOW: Record<number, HowCounted> = { 1: 'now', 2: 'already-mine', 0: 'moved-here' }
 
-/** The hits were not answered 200: Redis could not count them, or confirm them on a replica, in time. */
-export class CounterUnavailableError extends Error {
-  override name = 'CounterUnavailableError'
-  readonly statusCode = 503
-  constructor (cause: unknown) {
-    super('counter unavailable: Redis is not reachable, try again shortly', { cause })
-  }
+/** The script's flat reply ({number, worker's count, how} per hit, count-hits.lua), one entry per hit. */
+export function decodeCountReply (reply: number[], hits: number): Array<CountedHit & { how: HowCounted }> {
+  if (reply.length !== 3 * hits) throw new Error(`the count script answered ${reply.length} values for ${hits} hits`)
+  return Array.from({ length: hits }, (_, i) => {
+    const how = HOW[reply[3 * i + 2]!]
+    if (how === undefined) throw new Error(`the count script answered how=${reply[3 * i + 2]}`)
+    return { total: reply[3 * i]!, worker: reply[3 * i + 1]!, how }
+  })
 }
 
 export interface CounterOptions {
@@ -106,33 +90,6 @@ export interface CounterOptions {
   timeoutMs: number
   /** How many replicas must hold a batch's counts before its hits are answered (Redis WAIT); 0 with a lone Redis. */
   minReplicas: number
-}
-
-/**
- * Errors after which the same hits may be tried again: the connection was lost
- * (the reply with it: the hits may or may not have been counted, and a try by
- * id tells which), a failover is under way, or no replica is there right now.
- * Anything else Redis replied with is a bug (500); the budget running out, or
- * the script refusing a late call, is final (503).
- */
-function worthRetrying (err: unknown): boolean {
-  if (err instanceof CounterUnavailableError) return false
-  if (err instanceof ReplyError) return /^(READONLY|LOADING|MASTERDOWN|NOREPLICAS|TRYAGAIN)/.test((err as Error).message)
-  return !(err instanceof Error && err.message === 'Command timed out')
-}
-
-/** Connection trouble becomes a 503; an error Redis itself replied with stays a bug (500). */
-function asAnswer (err: unknown): unknown {
-  if (err instanceof ReplyError && !worthRetrying(err)) return err
-  return err instanceof CounterUnavailableError ? err : new CounterUnavailableError(err)
-}
-
-async function unlessUnavailable<T> (pending: Promise<T>): Promise<T> {
-  try {
-    return await pending
-  } catch (err) {
-    throw asAnswer(err)
-  }
 }
 
 /** `pending`, or a CounterUnavailableError once `endsAt` (performance.now()) comes. */
@@ -151,60 +108,10 @@ async function before<T> (pending: Promise<T>, endsAt: number, what: string): Pr
 
 const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
 
-const numbers = (hash: Record<string, string>): Record<string, number> =>
-  Object.fromEntries(Object.entries(hash).map(([key, value]) => [key, Number(value)]))
-
-/** The values of a MULTI's replies; the first error among them is thrown. */
-function values (replies: Array<[Error | null, unknown]> | null): unknown[] {
-  return (replies ?? []).map(([err, value]) => {
-    if (err !== null) throw err
-    return value
-  })
-}
-
-/** The hit counter in Redis, decorated as `app.counter`. */
+/** The exactly-once hit counter in Redis, decorated as `app.counter`. */
 async function counterPlugin (app: FastifyInstance, opts: CounterOptions): Promise<void> {
-  /** Reads fail at once while Redis has been away longer than a hit may wait. */
-  const unlessAwayTooLong = (): void => {
-    if (app.redisAwayMs() > opts.timeoutMs) throw new CounterUnavailableError(new Error(`Redis unreachable for ${Math.round(app.redisAwayMs())} ms`))
-  }
   app.redis.defineCommand('countHits', { numberOfKeys: 3, lua: COUNT_HITS })
   const { metrics } = app
-
-  // The live view's chart: this worker's hits per second, written once a
-  // second (one call, none while idle) rather than by every batch's script.
-  const tally = new SecondTally()
-  const secondKey = (second: number): string => `${SECOND_PREFIX}${second}`
-  const writeTally = async (current: number): Promise<void> => {
-    if (app.redis.status !== 'ready') return
-    const done = tally.takeBefore(current, Math.floor(await app.redisClock.now() / 1000) - HISTORY_SECONDS)
-    if (done.length === 0) return
-    const writes = app.redis.multi()
-    for (const [second, hits] of done) writes.hincrby(secondKey(second), opts.hostname, hits).expire(secondKey(second), HISTORY_SECONDS + 5, 'NX')
-    // Not written (Redis went away, or a failover): written with the next second's.
-    const written = await writes.exec().then((replies) => { values(replies); return true }).catch(() => false)
-    if (!written) tally.putBack(done)
-  }
-  const tallyTimer = setInterval(() => {
-    app.redisClock.now().then(async (now) => { await writeTally(Math.floor(now / 1000)) }).catch(() => {})
-  }, TALLY_WRITE_MS).unref()
-  app.addHook('preClose', async () => {
-    clearInterval(tallyTimer)
-    await writeTally(Infinity).catch(() => {})
-  })
-
-  /** `pending`, timed, and counted by why when it fails. */
-  const measured = async <T>(call: RedisCall, pending: Promise<T>): Promise<T> => {
-    const started = performance.now()
-    try {
-      return await pending
-    } catch (err) {
-      metrics.redisErrors.inc({ call, kind: failureKind(err) })
-      throw err
-    } finally {
-      metrics.redisCallSeconds.observe({ call }, (performance.now() - started) / 1000)
-    }
-  }
 
   /**
    * One try of a batch: the script, then (with replicas) WAIT until enough
@@ -217,7 +124,7 @@ async function counterPlugin (app: FastifyInstance, opts: CounterOptions): Promi
   const tryBatch = async (
     hitIds: readonly string[], deadline: number, budgetEnds: number, earlierTryMayHaveRun: boolean, reported: Set<string>
   ): Promise<CountedHit[]> => {
-    const reply = await measured('count_hits', app.redis.countHits(
+    const reply = await measured(app, 'count_hits', app.redis.countHits(
       TOTAL_KEY, PER_WORKER_KEY, RECENT_KEY, opts.hostname, deadline, ID_WINDOW_SECONDS, ID_WINDOW_PREFIX, RECENT_HITS, ...hitIds
     ))
     if (reply === null) {
@@ -226,19 +133,20 @@ async function counterPlugin (app: FastifyInstance, opts: CounterOptions): Promi
     }
     // This worker's hits, read from the reply before WAIT (Redis's total holds them whatever the replicas say):
     // those counted now, and, after a lost reply, those that try counted; each id once, over all the tries.
+    const counted = decodeCountReply(reply, hitIds.length)
     const reportedBefore = reported.size
-    hitIds.forEach((id, i) => { if (reply[3 * i + 2] === 1 || (earlierTryMayHaveRun && reply[3 * i + 2] === 2)) reported.add(id) })
+    counted.forEach(({ how }, i) => { if (how === 'now' || (earlierTryMayHaveRun && how === 'already-mine')) reported.add(hitIds[i]!) })
     metrics.hitsCounted.inc(reported.size - reportedBefore)
-    tally.add(Math.floor(await app.redisClock.now() / 1000), reported.size - reportedBefore)
+    app.liveView.counted(reported.size - reportedBefore)
     metrics.hitsPerCall.observe(hitIds.length)
     if (opts.minReplicas > 0) {
-      const acked = await measured('wait', app.redis.wait(opts.minReplicas, Math.max(1, Math.ceil(budgetEnds - performance.now()))))
+      const acked = await measured(app, 'wait', app.redis.wait(opts.minReplicas, Math.max(1, Math.ceil(budgetEnds - performance.now()))))
       if (acked < opts.minReplicas) {
         metrics.redisErrors.inc({ call: 'wait', kind: 'replicas' })
         throw new CounterUnavailableError(new Error(`${acked} of ${opts.minReplicas} replicas confirmed the count in time`))
       }
     }
-    return hitIds.map((_, i) => ({ total: reply[3 * i]!, worker: reply[3 * i + 1]! }))
+    return counted.map(({ total, worker }) => ({ total, worker }))
   }
 
   // A batch is tried until it is answered or its budget (REDIS_TIMEOUT_MS) is
@@ -248,7 +156,7 @@ async function counterPlugin (app: FastifyInstance, opts: CounterOptions): Promi
   const countBatch = async (hitIds: readonly string[]): Promise<CountedHit[]> => {
     const budgetEnds = performance.now() + opts.timeoutMs
     // Away for longer than a hit may wait: answer now instead of waiting for nothing.
-    unlessAwayTooLong()
+    unlessAwayTooLong(app, opts.timeoutMs)
     // The budget's own end on Redis's clock: a first read of the clock that is slow takes from the budget, never adds to it.
     const deadline = Math.floor(await before(app.redisClock.at(budgetEnds), budgetEnds, 'no answer from Redis')) - deadlineMarginMs(opts.timeoutMs)
     let earlierTryMayHaveRun = false
@@ -259,7 +167,8 @@ async function counterPlugin (app: FastifyInstance, opts: CounterOptions): Promi
       } catch (err) {
         // A refusal (READONLY, …) means the script did not run; a lost connection may have lost only its reply.
         earlierTryMayHaveRun ||= !(err instanceof ReplyError)
-        if (!worthRetrying(err) || performance.now() + RETRY_PAUSE_MS >= budgetEnds) throw asAnswer(err)
+        const { retry, answer } = classify(err)
+        if (!retry || performance.now() + RETRY_PAUSE_MS >= budgetEnds) throw answer
         app.log.debug({ reason: (err as Error).message, hits: hitIds.length }, 'trying a batch again')
         await sleep(RETRY_PAUSE_MS)
       }
@@ -279,45 +188,8 @@ async function counterPlugin (app: FastifyInstance, opts: CounterOptions): Promi
   app.decorate('counter', {
     async hit (hitId) {
       return await batches.load(hitId)
-    },
-    async stats () {
-      unlessAwayTooLong()
-      // MULTI: the counts, the serving workers, the recent hits and Redis's clock, read at the same instant.
-      const replies = await unlessUnavailable(measured('stats', app.redis.multi()
-        .get(TOTAL_KEY).hgetall(PER_WORKER_KEY)
-        .zrange(ALIVE_KEY, '0', '-1', 'WITHSCORES').hgetall(SLOTS_KEY).hgetall(NODES_KEY).time()
-        .lrange(RECENT_KEY, 0, RECENT_HITS - 1)
-        .exec()))
-      const [total, workers, beats, slots, nodes, [seconds, micros], recent] = values(replies) as [
-        string | null, Record<string, string>, string[], Record<string, string>, Record<string, string>, [string, string], string[]
-      ]
-      const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000)
-      const alive: string[] = []
-      for (let i = 0; i < beats.length; i += 2) if (Number(beats[i + 1]) >= now - ALIVE_TTL_MS) alive.push(beats[i]!)
-      return {
-        total: Number(total ?? 0),
-        workers: numbers(workers),
-        serving: Object.fromEntries(alive.map((worker) => [worker, Number(slots[worker] ?? 0)])),
-        nodes: Object.fromEntries(alive.map((worker) => [worker, nodes[worker] ?? 'unknown'])),
-        now,
-        // "number worker", as the script writes them (a hostname has no space).
-        recent: recent.map((entry) => {
-          const [hits, hostname = ''] = entry.split(' ')
-          return { hostname, hits: Number(hits) }
-        })
-      }
-    },
-    async history () {
-      unlessAwayTooLong()
-      const now = await unlessUnavailable(app.redisClock.now())
-      const last = Math.floor(now / 1000) - HISTORY_LAG_SECONDS
-      const first = last - HISTORY_SECONDS + 1
-      const reads = app.redis.multi()
-      for (let second = first; second <= last; second++) reads.hgetall(`${SECOND_PREFIX}${second}`)
-      const perSecond = values(await unlessUnavailable(measured('history', reads.exec()))) as Array<Record<string, string>>
-      return { now, seconds: perSecond.map(numbers) }
     }
   })
 }
 
-export default fp(counterPlugin, { name: 'counter', dependencies: ['redis', 'metrics'] })
+export default fp(counterPlugin, { name: 'counter', dependencies: ['redis', 'metrics', 'live-view'] })

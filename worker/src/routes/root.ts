@@ -16,7 +16,7 @@ export default async function rootRoutes (app: FastifyInstance, opts: { hostname
     switch (request.accepts().type(['text/plain', 'text/html', 'application/json'])) {
       case 'text/html': {
         // Browsers only: the panel's first paint, read once the hit is counted (it leads the recent hits).
-        const [stats, history] = await Promise.all([app.counter.stats(), app.counter.history()])
+        const [stats, history] = await Promise.all([app.liveView.stats(), app.liveView.history()])
         return reply.type('text/html; charset=utf-8').header('content-security-policy', PAGE_POLICY)
           .send(renderHitPage({ hostname, hits: hit.total, colourSlot: app.presence.slot(), stats, history }))
       }

@@ -5,6 +5,6 @@ import { ErrorReplySchema, StatsReplySchema } from '../schemas.js'
 export default async function statsRoutes (app: FastifyInstance): Promise<void> {
   app.get('/stats', { schema: { response: { 200: StatsReplySchema, '5xx': ErrorReplySchema } } }, async (_request, reply) => {
     reply.header('cache-control', 'no-store')
-    return await app.counter.stats()
+    return await app.liveView.stats()
   })
 }
