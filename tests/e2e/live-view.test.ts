@@ -101,7 +101,7 @@ describe('refreshing the page, the workers take strict turns at any pace', () =>
 /** The recent-hits list as the page shows it: [hostname, hit number], newest first. */
 async function recentHits (): Promise<Array<[string, number]>> {
   return await page.getByTestId('recent-hits').locator('li').evaluateAll((items) => items.map((item) =>
-    [item.textContent ?? '', Number((item as HTMLElement).dataset.hits)] as [string, number]))
+    [item.querySelector('.host')?.textContent ?? '', Number(item.querySelector('.number')?.textContent)] as [string, number]))
 }
 
 /** The highest point any worker's line reaches in the chart, in hits/s of its scale (0: all flat). */

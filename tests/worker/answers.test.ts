@@ -6,6 +6,7 @@ import { waitFor } from '../support/wait.js'
 import type { HistoryReply, StatsReply } from '../../worker/src/schemas.js'
 import { HISTORY_LAG_SECONDS, HISTORY_SECONDS, RECENT_HITS } from '../../worker/src/plugins/live-view.js'
 import { WORKER_COLOURS, WORKER_MARKS } from '../../worker/src/colours.js'
+import { DEFAULT_SCALE_COMMAND } from '../../worker/src/config.js'
 
 let redis: RedisServer
 let app: FastifyInstance
@@ -99,7 +100,7 @@ describe('requests that must not count', () => {
       for (let i = 0; i < 4; i++) await worker.inject('/')
       const page = await worker.inject({ url: '/', headers: { accept: BROWSER_ACCEPT } })
       const recent = /<ol id="recent"[^>]*data-testid="recent-hits"[^>]*>(.*?)<\/ol>/.exec(page.body)?.[1] ?? ''
-      expect([...recent.matchAll(/<li class="[^"]*" data-hits="(\d+)">worker-h<\/li>/g)].map((m) => Number(m[1]))).toEqual([5, 4, 3, 2, 1])
+      expect([...recent.matchAll(/<li class="[^"]*" data-hits="(\d+)"><span class="number">\1<\/span> <span class="host">worker-h<\/span><\/li>/g)].map((m) => Number(m[1]))).toEqual([5, 4, 3, 2, 1])
       const history = JSON.parse(/data-history="([^"]*)"/.exec(page.body)![1]!.replaceAll('&quot;', '"')) as HistoryReply
       expect(history.seconds).toHaveLength(HISTORY_SECONDS)
       // This second's hits are not in yet (the worker writes a second once it is over); once they are, all 5, none twice.
@@ -110,6 +111,17 @@ describe('requests that must not count', () => {
       expect(later).toBe(5)
     } finally {
       await worker.close()
+    }
+  })
+
+  it('the page\'s hint says how this deployment scales (SCALE_COMMAND; Compose\'s by default), escaped', async () => {
+    const hint = (body: string): string => /<p class="hint">.*?<code>(.*?)<\/code>/s.exec(body)?.[1] ?? ''
+    expect(hint((await app.inject({ url: '/', headers: { accept: 'text/html' } })).body)).toBe(DEFAULT_SCALE_COMMAND)
+    const swarm = await buildReadyApp(redis.url, 'worker-s', { SCALE_COMMAND: 'docker service scale hitcounter_worker=12 <&>' })
+    try {
+      expect(hint((await swarm.inject({ url: '/', headers: { accept: 'text/html' } })).body)).toBe('docker service scale hitcounter_worker=12 &lt;&amp;&gt;')
+    } finally {
+      await swarm.close()
     }
   })
 

@@ -17,7 +17,8 @@ describe('bad configuration stops the worker at start with a line naming the var
     ['REDIS_URL', 'http://redis:6379'],
     ['LOG_LEVEL', 'loud'],
     ['HOSTNAME', 'bad host<'],
-    ['REDIS_TIMEOUT_MS', '-1']
+    ['REDIS_TIMEOUT_MS', '-1'],
+    ['SCALE_COMMAND', '']
   ])('%s=%s', async (name, value) => {
     const worker = WorkerProcess.spawn({ REDIS_URL: redis.url, [name]: value })
     const { code } = await worker.exited

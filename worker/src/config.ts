@@ -22,9 +22,13 @@ export interface Config {
   REDIS_TIMEOUT_MS: number
   /** How long SIGTERM may wait for in-flight requests before the process exits anyway. */
   SHUTDOWN_GRACE_MS: number
+  /** The command the page suggests for scaling, the deployment's own (Compose's by default). */
+  SCALE_COMMAND: string
 }
 
 const DNS_NAME = '^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$'
+/** Compose's way to scale, the page's hint where a deployment names none. */
+export const DEFAULT_SCALE_COMMAND = 'docker compose up -d --scale worker=5 --no-recreate'
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 
 // Checked with TypeBox (already the worker's schema library), not a JSON-schema
@@ -41,7 +45,8 @@ const schema = Type.Object({
   NODE_NAME: Type.String({ pattern: DNS_NAME, default: 'local' }),
   LOG_LEVEL: Type.Union(LOG_LEVELS.map((level) => Type.Literal(level)), { default: 'info' }),
   REDIS_TIMEOUT_MS: Type.Integer({ minimum: 50, maximum: 60000, default: 2000 }),
-  SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 0, maximum: 600000, default: 10000 })
+  SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 0, maximum: 600000, default: 10000 }),
+  SCALE_COMMAND: Type.String({ minLength: 1, maxLength: 200, default: DEFAULT_SCALE_COMMAND })
 })
 
 export class ConfigError extends Error {
@@ -54,6 +59,7 @@ function expected (name: keyof typeof schema.properties): string {
   if (name === 'LOG_LEVEL') return `must be one of ${LOG_LEVELS.join(', ')}`
   if (property.type === 'integer') return `must be a whole number from ${String(property.minimum)} to ${String(property.maximum)}`
   if (typeof property.pattern === 'string') return `must match ${property.pattern}`
+  if (typeof property.maxLength === 'number') return `must be 1 to ${String(property.maxLength)} characters`
   return 'must not be empty'
 }
 

@@ -10,13 +10,15 @@ export interface HitView {
   /** The counter as this hit left it (the recent hits, this one first) and the last minute: the panel's first paint. */
   stats: StatsReply
   history: HistoryReply
+  /** How this deployment is scaled (SCALE_COMMAND), for the hint. */
+  scaleCommand: string
 }
 
-/** The recent hits, newest first: one item per hit whose text is the hostname alone. */
+/** The recent hits, newest first: one item per hit, its number and the worker that served it ("7 1f35fa9d5b61"). */
 export function renderRecentHits (stats: StatsReply): string {
   return stats.recent.map(({ hostname, hits }) => {
     const slot = stats.serving[hostname]
-    return `<li class="${colourClass(slot ?? null)}" data-hits="${hits}">${escapeHtml(hostname)}</li>`
+    return `<li class="${colourClass(slot ?? null)}" data-hits="${hits}"><span class="number">${hits}</span> <span class="host">${escapeHtml(hostname)}</span></li>`
   }).join('')
 }
 
@@ -26,7 +28,7 @@ export function renderRecentHits (stats: StatsReply): string {
  * and a table, the last hosts that served, "keep hitting"). Everything is
  * served by the worker: no CDN.
  */
-export function renderHitPage ({ hostname, hits, colourSlot, stats, history }: HitView): string {
+export function renderHitPage ({ hostname, hits, colourSlot, stats, history, scaleCommand }: HitView): string {
   const host = escapeHtml(hostname)
   return `<!doctype html>
 <html lang="en" data-colours="${WORKER_COLOURS.length}" data-marks="${WORKER_MARKS.length}">
@@ -75,7 +77,7 @@ export function renderHitPage ({ hostname, hits, colourSlot, stats, history }: H
     <ol id="recent" class="sequence" data-testid="recent-hits" aria-label="Workers that served the last hits, newest first">${renderRecentHits(stats)}</ol>
   </section>
 
-  <p class="hint">Refresh, or keep hitting, then scale in a second terminal: <code>docker compose up -d --scale worker=5 --no-recreate</code>.
+  <p class="hint">Refresh, or keep hitting, then scale in a second terminal: <code>${escapeHtml(scaleCommand)}</code>.
   New workers' lines rise as the others' fall; workers that leave drop to zero and fade out.</p>
 </main>
 </body>

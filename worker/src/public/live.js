@@ -62,7 +62,13 @@ function showHit (/** @type {string} */ hostname, /** @type {number} */ hits, /*
 function showRecent (/** @type {Stats} */ stats) {
   recent.replaceChildren(...stats.recent.map(({ hostname, hits }) => {
     const item = document.createElement('li')
-    item.textContent = hostname
+    const number = document.createElement('span')
+    number.className = 'number'
+    number.textContent = String(hits)
+    const host = document.createElement('span')
+    host.className = 'host'
+    host.textContent = hostname
+    item.append(number, ' ', host)
     item.dataset.hits = String(hits)
     item.className = colourClass(stats.serving[hostname])
     return item

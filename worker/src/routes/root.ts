@@ -8,8 +8,8 @@ const ALLOWED = 'GET, HEAD'
 const PAGE_POLICY = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 /** `/`: every GET is one hit, answered in the form the client asked for. */
-export default async function rootRoutes (app: FastifyInstance, opts: { hostname: string }): Promise<void> {
-  const { hostname } = opts
+export default async function rootRoutes (app: FastifyInstance, opts: { hostname: string, scaleCommand: string }): Promise<void> {
+  const { hostname, scaleCommand } = opts
 
   app.get('/', { exposeHeadRoute: false, schema: { response: { 200: HitReplySchema, '4xx': ErrorReplySchema, '5xx': ErrorReplySchema } } }, async (request, reply) => {
     const hit = await app.counter.hit(request.id)
@@ -18,7 +18,7 @@ export default async function rootRoutes (app: FastifyInstance, opts: { hostname
         // Browsers only: the panel's first paint, read once the hit is counted (it leads the recent hits).
         const [stats, history] = await Promise.all([app.liveView.stats(), app.liveView.history()])
         return reply.type('text/html; charset=utf-8').header('content-security-policy', PAGE_POLICY)
-          .send(renderHitPage({ hostname, hits: hit.total, colourSlot: app.presence.slot(), stats, history }))
+          .send(renderHitPage({ hostname, hits: hit.total, colourSlot: app.presence.slot(), stats, history, scaleCommand }))
       }
       case 'application/json':
         return reply.send({ hostname, hits: hit.total, workerHits: hit.worker, colourSlot: app.presence.slot() } satisfies HitReply)
