@@ -7,6 +7,7 @@ import type { HistoryReply, StatsReply } from '../../worker/src/schemas.js'
 import { HISTORY_LAG_SECONDS, HISTORY_SECONDS, RECENT_HITS } from '../../worker/src/plugins/live-view.js'
 import { WORKER_COLOURS, WORKER_MARKS } from '../../worker/src/colours.js'
 import { DEFAULT_SCALE_COMMAND } from '../../worker/src/config.js'
+import { TOTAL_KEY } from '../../worker/src/keys.js'
 
 let redis: RedisServer
 let app: FastifyInstance
@@ -180,7 +181,7 @@ describe('bad requests get a clear JSON error and count nothing', () => {
   })
 
   it('an error Redis replies with is a 500 saying only "internal error"', async () => {
-    await redis.client(async (client) => await client.hset('hits', 'not', 'a counter'))
+    await redis.client(async (client) => await client.hset(TOTAL_KEY, 'not', 'a counter'))
     const res = await app.inject('/')
     expect(res.statusCode).toBe(500)
     expect(res.json()).toEqual({ statusCode: 500, error: 'Internal Server Error', message: 'internal error' })

@@ -4,6 +4,7 @@ import { RedisServer } from '../support/redis-server.js'
 import { waitFor } from '../support/wait.js'
 import { WorkerProcess } from '../support/worker-process.js'
 import type { HitReply, StatsReply } from '../../worker/src/schemas.js'
+import { TOTAL_KEY } from '../../worker/src/keys.js'
 
 // Two real worker processes whose clocks are 5 s behind and 5 s ahead of
 // Redis's (libfaketime, from Debian's faketime package), on one real Redis:
@@ -18,7 +19,7 @@ const redisNow = async (): Promise<number> => {
   const [seconds, micros] = await redis.client(async (client) => await client.time())
   return Number(seconds) * 1000 + Number(micros) / 1000
 }
-const total = async (): Promise<number> => Number(await redis.client(async (client) => await client.get('hits')) ?? 0)
+const total = async (): Promise<number> => Number(await redis.client(async (client) => await client.get(TOTAL_KEY)) ?? 0)
 const hit = async (worker: WorkerProcess, id: string): Promise<{ status: number, body: HitReply }> => {
   const res = await fetch(`${worker.url}/`, { headers: { accept: 'application/json', 'x-request-id': id } })
   return { status: res.status, body: await res.json() as HitReply }

@@ -5,6 +5,7 @@ import { buildReadyApp } from '../support/app.js'
 import { waitFor } from '../support/wait.js'
 import { Sentinel } from '../support/sentinel.js'
 import type { HitReply } from '../../worker/src/schemas.js'
+import { TOTAL_KEY } from '../../worker/src/keys.js'
 
 // A real primary, two real replicas and a real Redis Sentinel watching them, as
 // in the Swarm stack (there three sentinels): the worker finds the primary
@@ -71,6 +72,6 @@ describe('Redis through Sentinel', () => {
     expect(answers.filter((answer) => answer.status !== 200)).toEqual([])
     expect(new Set(numbers).size).toBe(numbers.length)
     // The count lives on: the new primary holds every hit, the one before the failover too.
-    expect(Number(await promoted.client(async (client) => await client.get('hits')))).toBe(answers.length + 1)
+    expect(Number(await promoted.client(async (client) => await client.get(TOTAL_KEY)))).toBe(answers.length + 1)
   })
 })
