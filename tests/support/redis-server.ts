@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
@@ -41,6 +41,20 @@ export class RedisServer {
     this.process = undefined
     child.kill('SIGKILL')
     await once(child, 'exit')
+  }
+
+  /** Stops the process where it is (SIGSTOP), as a machine that freezes: it holds its connections and answers nothing. Returns once the kernel has stopped it. */
+  async freeze (): Promise<void> {
+    const pid = this.process?.pid
+    if (pid === undefined) throw new Error('redis-server is not running')
+    process.kill(pid, 'SIGSTOP')
+    // /proc/PID/stat: "pid (comm) state ...": T once stopped.
+    await waitFor('redis-server to be stopped', async () => / T /.test(readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\)/, ')')), 2000, 5)
+  }
+
+  /** Lets a frozen process run on (SIGCONT). */
+  thaw (): void {
+    if (this.process?.pid !== undefined) process.kill(this.process.pid, 'SIGCONT')
   }
 
   /** Runs `use` with a short-lived client of this server. */

@@ -5,12 +5,15 @@ import { once } from 'node:events'
  * A TCP proxy in front of a real Redis that can lose one reply: the reply to
  * the next command that carries `marker` is dropped and the connection cut, as
  * when a network or a Redis process fails after running a command but before
- * its answer arrives. Everything else passes through untouched.
+ * its answer arrives. Everything else passes through untouched. It also tells
+ * when a command carrying a marker has passed on to Redis (a hit's id: the
+ * hit is then in flight, waiting on Redis).
  */
 export class ReplyDroppingProxy {
   /** How many replies were dropped so far. */
   dropped = 0
   private marker: string | undefined
+  private readonly watched = new Map<string, () => void>()
   private readonly sockets = new Set<Socket>()
   private readonly server = createServer((client) => { this.pass(client) })
 
@@ -34,6 +37,11 @@ export class ReplyDroppingProxy {
     this.marker = marker
   }
 
+  /** Resolves once a command whose bytes include `marker` has been passed on to Redis. */
+  async passed (marker: string): Promise<void> {
+    await new Promise<void>((resolve) => { this.watched.set(marker, resolve) })
+  }
+
   async stop (): Promise<void> {
     for (const socket of this.sockets) socket.destroy()
     this.server.close()
@@ -51,6 +59,11 @@ export class ReplyDroppingProxy {
         dropNextReply = true
       }
       redis.write(chunk)
+      for (const [marker, resolve] of this.watched) {
+        if (!chunk.includes(marker)) continue
+        this.watched.delete(marker)
+        resolve()
+      }
     })
     redis.on('data', (chunk) => {
       if (!dropNextReply) {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { RedisServer } from '../support/redis-server.js'
 import { WorkerProcess } from '../support/worker-process.js'
+import { ReplyDroppingProxy } from '../support/reply-dropping-proxy.js'
 import { waitFor } from '../support/wait.js'
 import { BROWSER_ACCEPT } from '../support/app.js'
 import { parseSamples, total } from '../support/prometheus.js'
@@ -104,11 +105,14 @@ describe('the running worker', () => {
     try {
       expect((await fetch(`${worker.url}/`)).status).toBe(200)
       await redis.stop()
+      const started = performance.now()
       const waiting = fetch(`${worker.url}/`)
-      await new Promise((resolve) => setTimeout(resolve, 300))
+      await new Promise((resolve) => setTimeout(resolve, 300)) // Redis away for 300 ms
       await redis.resume()
       const answer = await waiting
       expect(answer.status).toBe(200)
+      // It waited for Redis to come back (it cannot be counted before).
+      expect(performance.now() - started).toBeGreaterThanOrEqual(300)
     } finally {
       await worker.stop()
     }
@@ -132,10 +136,13 @@ describe('the running worker', () => {
 
   it('on SIGTERM finishes the request in flight, then exits 0', async () => {
     // REDIS_TIMEOUT_MS above the pause, so the paused hit waits instead of failing.
-    const worker = await WorkerProcess.start({ REDIS_URL: redis.url, REDIS_TIMEOUT_MS: '3000' })
+    // Through a proxy, which tells when the hit's script call has gone to Redis.
+    const proxy = await ReplyDroppingProxy.start(redis.port)
+    const worker = await WorkerProcess.start({ REDIS_URL: proxy.url, REDIS_TIMEOUT_MS: '3000' })
     await redis.client(async (client) => await client.call('CLIENT', 'PAUSE', '800', 'ALL'))
-    const inFlight = fetch(`${worker.url}/`)
-    await new Promise((resolve) => setTimeout(resolve, 200))
+    const waitingOnRedis = proxy.passed('sigterm-in-flight')
+    const inFlight = fetch(`${worker.url}/`, { headers: { 'x-request-id': 'sigterm-in-flight' } })
+    await waitingOnRedis
     worker.child.kill('SIGTERM')
 
     const answer = await inFlight
@@ -143,5 +150,6 @@ describe('the running worker', () => {
     expect(await answer.text()).toMatch(/^Hello World I am .+! \d+ times\.\n$/)
     expect(await worker.exited).toEqual({ code: 0, signal: null })
     expect(worker.logLines().map((line) => line.msg)).toEqual(expect.arrayContaining(['shutting down: draining requests', 'shut down']))
+    await proxy.stop()
   })
 })

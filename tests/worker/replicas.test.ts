@@ -32,7 +32,7 @@ const hit = async (id: string, worker = app): Promise<{ status: number, body: Hi
 
 beforeAll(async () => {
   primary = await RedisServer.start(['--min-replicas-to-write', '1', '--min-replicas-max-lag', '1', '--repl-diskless-sync-delay', '0'])
-  replica = await RedisServer.start(['--replicaof', '127.0.0.1', String(primary.port), '--enable-debug-command', 'local'])
+  replica = await RedisServer.start(['--replicaof', '127.0.0.1', String(primary.port)])
   await replicaLinked()
   app = await buildReadyApp(primary.url, 'worker-r', { REDIS_MIN_REPLICAS: 1, REDIS_TIMEOUT_MS: BUDGET_MS })
   proxy = await ReplyDroppingProxy.start(primary.port)
@@ -59,17 +59,17 @@ describe('a hit is answered 200 only once a replica holds its count', () => {
     expect(await reported() - reportedBefore).toBe(1)
   })
 
-  it('the replica busy for 300 ms: the hit waits for it, then 200, and the replica has it', async () => {
+  it('the replica frozen for 300 ms: the hit waits for it, then 200, and the replica has it', async () => {
     // The primary counts a replica as there while it acknowledged within the
     // last second (by Redis's whole-second clock); it acknowledges once a
-    // second, so a replica asleep 300 ms at the wrong moment would be taken for
+    // second, so a replica frozen 300 ms at the wrong moment would be taken for
     // gone. WAIT asks it to acknowledge now: its 300 ms start from a fresh one.
     await primary.client(async (client) => await client.call('WAIT', '1', '1000'))
-    const busy = replica.client(async (client) => await client.call('DEBUG', 'SLEEP', '0.3'))
-    await new Promise((resolve) => setTimeout(resolve, 30))
+    await replica.freeze()
+    const thawed = new Promise((resolve) => setTimeout(resolve, 300)).then(() => { replica.thaw() })
     const answer = await hit('held-1')
-    await busy
-    console.log(`replica asleep 300 ms: the hit answered ${answer.status} after ${answer.ms.toFixed(0)} ms`)
+    await thawed
+    console.log(`replica frozen 300 ms: the hit answered ${answer.status} after ${answer.ms.toFixed(0)} ms`)
     expect(answer.status).toBe(200)
     expect(answer.ms).toBeGreaterThan(200)
     expect(await total(replica)).toBeGreaterThanOrEqual(answer.body.hits)
@@ -77,11 +77,10 @@ describe('a hit is answered 200 only once a replica holds its count', () => {
 
   it('the replica silent past the budget: 503; the count stays on the primary, once: a retry of the hit gets its number', async () => {
     const before = await total(primary)
-    const silent = replica.client(async (client) => await client.call('DEBUG', 'SLEEP', String((BUDGET_MS + 500) / 1000)))
-    await new Promise((resolve) => setTimeout(resolve, 30))
+    await replica.freeze()
     const unconfirmed = await hit('held-2')
+    replica.thaw()
     expect(unconfirmed.status).toBe(503)
-    await silent
     await replicaLinked()
     const retried = await hit('held-2')
     expect(retried).toMatchObject({ status: 200, body: { hits: before + 1 } })
