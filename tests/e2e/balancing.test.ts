@@ -105,9 +105,9 @@ describe('the compose stack balances hits over the workers', () => {
         await new Promise((resolve) => setTimeout(resolve, 250)) // a person's fast refresh
       }
       for (let i = 0; i < 3 + phase; i++) await hitOnce()
-      let scaled = false
-      const scaling = stack.run('up', '-d', '--no-recreate', '--scale', 'worker=2').then(() => { scaled = true })
-      while (!scaled) await hitOnce()
+      const scaled = { done: false }
+      const scaling = stack.run('up', '-d', '--no-recreate', '--scale', 'worker=2').then(() => { scaled.done = true })
+      while (!scaled.done) await hitOnce()
       await scaling
       for (let i = 0; i < 12; i++) await hitOnce()
       const after = await stack.workerHostnames()

@@ -43,7 +43,10 @@ export class RedisServer {
     await once(child, 'exit')
   }
 
-  /** Stops the process where it is (SIGSTOP), as a machine that freezes: it holds its connections and answers nothing. Returns once the kernel has stopped it. */
+  /**
+   * Stops the process where it is (SIGSTOP), as a machine that freezes: it
+   * holds its connections and answers nothing. Returns once the kernel has stopped it.
+   */
   async freeze (): Promise<void> {
     const pid = this.process?.pid
     if (pid === undefined) throw new Error('redis-server is not running')

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import type { FastifyInstance } from 'fastify'
-import { RedisServer } from '../support/redis-server.js'
-import { BROWSER_ACCEPT, buildReadyApp } from '../support/app.js'
+import type { RedisServer } from '../support/redis-server.js'
+import { BROWSER_ACCEPT, buildReadyApp, startAppWithRedis } from '../support/app.js'
 import { waitFor } from '../support/wait.js'
 import type { HistoryReply, StatsReply } from '../../worker/src/schemas.js'
 import { HISTORY_LAG_SECONDS, HISTORY_SECONDS, RECENT_HITS } from '../../worker/src/plugins/live-view.js'
@@ -11,15 +11,10 @@ import { TOTAL_KEY } from '../../worker/src/keys.js'
 
 let redis: RedisServer
 let app: FastifyInstance
+let stop: (() => Promise<void>) | undefined
 
-beforeAll(async () => {
-  redis = await RedisServer.start()
-  app = await buildReadyApp(redis.url, 'worker-a')
-})
-afterAll(async () => {
-  await app?.close()
-  await redis?.stop()
-})
+beforeAll(async () => { ({ redis, app, stop } = await startAppWithRedis('worker-a')) })
+afterAll(async () => { await stop?.() })
 beforeEach(async () => { await redis.flush() })
 
 const total = async (): Promise<number> => (await app.inject('/stats')).json<{ total: number }>().total

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import type { FastifyInstance } from 'fastify'
-import { RedisServer } from '../support/redis-server.js'
-import { buildReadyApp } from '../support/app.js'
+import { startAppWithRedis } from '../support/app.js'
 import { waitFor } from '../support/wait.js'
 
 // ioredis can give up on its connection for good ("end"): seen in the swarm lab
@@ -9,17 +8,11 @@ import { waitFor } from '../support/wait.js'
 // for one. The redis plugin connects again on "end" (unless the app is
 // closing); without that, the worker would answer 503 until it is restarted.
 // The race itself is not made here: the client is ended by hand, the way out is the same.
-let redis: RedisServer
 let app: FastifyInstance
+let stop: (() => Promise<void>) | undefined
 
-beforeAll(async () => {
-  redis = await RedisServer.start()
-  app = await buildReadyApp(redis.url, 'worker-e')
-})
-afterAll(async () => {
-  await app?.close()
-  await redis?.stop()
-})
+beforeAll(async () => { ({ app, stop } = await startAppWithRedis('worker-e')) })
+afterAll(async () => { await stop?.() })
 
 it('a client that ended for good connects again by itself, and the worker counts again', async () => {
   app.redis.disconnect()
