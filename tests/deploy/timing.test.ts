@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { describe, expect, it } from 'vitest'
 import { parse, parseAllDocuments } from 'yaml'
-import { loadConfig } from '../../worker/src/config.js'
+import { FOLD_MIN_MS, loadConfig } from '../../worker/src/config.js'
 import { ID_WINDOW_SECONDS } from '../../worker/src/plugins/counter.js'
 
 // The timing contract that "counted exactly once" rests on, in each deployment:
@@ -32,12 +32,17 @@ const kubernetesBudget = async (): Promise<number> => {
   return budgetOf(worker.env?.find((variable) => variable.name === 'REDIS_TIMEOUT_MS')?.value)
 }
 
-/** How long an id is surely found after it was counted: the windows the script looks back over (count-hits.lua), whole. */
-async function remembered (): Promise<number> {
+/** The id windows count-hits.lua reads, as it lists them. */
+async function idWindows (): Promise<string> {
   const lua = await readFile('worker/src/lua/count-hits.lua', 'utf8')
   const windows = /^local windows = \{(.*)\}$/m.exec(lua)?.[1]
   if (windows === undefined) throw new Error('count-hits.lua no longer lists its windows on one line')
-  const back = Math.max(0, ...[...windows.matchAll(/\(window - (\d+)\)/g)].map((m) => Number(m[1])))
+  return windows
+}
+
+/** How long an id is surely found after it was counted: the windows the script looks back over, whole. */
+async function remembered (): Promise<number> {
+  const back = Math.max(0, ...[...(await idWindows()).matchAll(/\(window - (\d+)\)/g)].map((m) => Number(m[1])))
   return back * ID_WINDOW_SECONDS * 1000
 }
 
@@ -78,6 +83,11 @@ describe('nginx\'s tries against the workers\' budget and the id window', () => 
     expect(await readFile('deploy/swarm/nginx-tries.conf', 'utf8')).toContain(`${seconds(swarm!.span)}, stay within the ${seconds(swarm!.remembered)}`)
     expect(await readFile('worker/src/plugins/counter.ts', 'utf8')).toContain(`${seconds(swarm!.span)} on Swarm`)
     expect(await readFile('docs/resilience.md', 'utf8')).toContain(`${seconds(compose!.span)} on Compose, ${seconds(swarm!.span)} on Swarm`)
+  })
+
+  it('a gone worker is folded no sooner than an id window can live (each window expires whole, #windows × its width after its first write)', async () => {
+    const windows = (await idWindows()).split(',').length
+    expect(FOLD_MIN_MS).toBe(windows * ID_WINDOW_SECONDS * 1000)
   })
 
   it('nginx.conf takes its timeouts from the tries file only, and the images ship it', async () => {

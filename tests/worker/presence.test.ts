@@ -4,7 +4,7 @@ import { RedisServer } from '../support/redis-server.js'
 import { buildReadyApp } from '../support/app.js'
 import type { HitReply, StatsReply } from '../../worker/src/schemas.js'
 import { EARLIER_WORKERS, PER_WORKER_KEY, SEEN_KEY, TOTAL_KEY } from '../../worker/src/keys.js'
-import { FOLD_AFTER_MS } from '../../worker/src/plugins/presence.js'
+import { DEFAULT_FOLD_AFTER_MS, FOLD_MIN_MS } from '../../worker/src/config.js'
 
 // Which workers serve now, and their colours, as the live view reads them.
 let redis: RedisServer
@@ -36,7 +36,7 @@ it('each worker is serving from its start, with a colour slot of its own; one th
   expect(await colourOf(d)).toBe(1)
 })
 
-it('a worker gone longer than FOLD_AFTER_MS has its count folded into "earlier workers" at the next beat; the total is still the sum', async () => {
+it.each([DEFAULT_FOLD_AFTER_MS, FOLD_MIN_MS])('a worker gone longer than FOLD_AFTER_MS (%i ms) has its count folded into "earlier workers" at the next beat; the total is still the sum', async (FOLD_AFTER_MS) => {
   await redis.flush()
   const now = await redis.client(async (client) => { const [s, us] = await client.time(); return Number(s) * 1000 + Math.floor(Number(us) / 1000) })
   await redis.client(async (client) => {
@@ -47,15 +47,18 @@ it('a worker gone longer than FOLD_AFTER_MS has its count folded into "earlier w
       .exec()
   })
   // A worker starting beats at once.
-  const fresh = await buildReadyApp(redis.url, 'worker-f')
-  apps.push(fresh)
-  const after = await stats(fresh)
-  expect(after.workers).toEqual({ [EARLIER_WORKERS]: 7, 'gone-lately': 4, 'from-an-older-version': 1 })
-  expect(after.total).toBe(Object.values(after.workers).reduce((sum, n) => sum + n, 0))
-  // Its count moves on as before, and the entry stays one.
-  await fresh.inject('/')
-  expect((await stats(fresh)).workers).toEqual({ [EARLIER_WORKERS]: 7, 'gone-lately': 4, 'from-an-older-version': 1, 'worker-f': 1 })
-  // The worker counted before workers were seen is now seen (its hour starts now), the folded ones no more.
-  const seen = await redis.client(async (client) => await client.zrange(SEEN_KEY, '0', '-1'))
-  expect(seen.filter((name) => name !== EARLIER_WORKERS).sort()).toEqual(['from-an-older-version', 'gone-lately', 'worker-f'])
+  const fresh = await buildReadyApp(redis.url, 'worker-f', { FOLD_AFTER_MS })
+  try {
+    const after = await stats(fresh)
+    expect(after.workers).toEqual({ [EARLIER_WORKERS]: 7, 'gone-lately': 4, 'from-an-older-version': 1 })
+    expect(after.total).toBe(Object.values(after.workers).reduce((sum, n) => sum + n, 0))
+    // Its count moves on as before, and the entry stays one.
+    await fresh.inject('/')
+    expect((await stats(fresh)).workers).toEqual({ [EARLIER_WORKERS]: 7, 'gone-lately': 4, 'from-an-older-version': 1, 'worker-f': 1 })
+    // The worker counted before workers were seen is now seen (its hour starts now), the folded ones no more.
+    const seen = await redis.client(async (client) => await client.zrange(SEEN_KEY, '0', '-1'))
+    expect(seen.filter((name) => name !== EARLIER_WORKERS).sort()).toEqual(['from-an-older-version', 'gone-lately', 'worker-f'])
+  } finally {
+    await fresh.close()
+  }
 })

@@ -19,7 +19,8 @@ describe('bad configuration stops the worker at start with a line naming the var
     ['LOG_LEVEL', 'loud'],
     ['HOSTNAME', 'bad host<'],
     ['REDIS_TIMEOUT_MS', '-1'],
-    ['SCALE_COMMAND', '']
+    ['SCALE_COMMAND', ''],
+    ['FOLD_AFTER_MS', '60000']
   ])('%s=%s', async (name, value) => {
     const worker = WorkerProcess.spawn({ REDIS_URL: redis.url, [name]: value })
     const { code } = await worker.exited

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { pino } from 'pino'
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify'
 import accepts from '@fastify/accepts'
-import { DEFAULT_SCALE_COMMAND, type Config } from './config.js'
+import { DEFAULT_FOLD_AFTER_MS, DEFAULT_SCALE_COMMAND, type Config } from './config.js'
 import drain from './plugins/drain.js'
 import redis from './plugins/redis.js'
 import liveView from './plugins/live-view.js'
@@ -20,7 +20,7 @@ import { sendError } from './errors.js'
 const REQUEST_ID = /^[A-Za-z0-9_-]{1,64}$/
 
 export type AppConfig = Pick<Config, 'REDIS_URL' | 'HOSTNAME' | 'LOG_LEVEL' | 'REDIS_TIMEOUT_MS'>
-  & Partial<Pick<Config, 'REDIS_SENTINELS' | 'REDIS_PRIMARY_NAME' | 'REDIS_MIN_REPLICAS' | 'NODE_NAME' | 'SCALE_COMMAND'>>
+  & Partial<Pick<Config, 'REDIS_SENTINELS' | 'REDIS_PRIMARY_NAME' | 'REDIS_MIN_REPLICAS' | 'NODE_NAME' | 'SCALE_COMMAND' | 'FOLD_AFTER_MS'>>
 
 /**
  * JSON lines to stdout, written in batches: one write per request would cost a
@@ -95,7 +95,7 @@ export async function buildApp (config: AppConfig, options: AppOptions = {}): Pr
   })
   await app.register(liveView, { hostname, timeoutMs: config.REDIS_TIMEOUT_MS })
   await app.register(counter, { hostname, timeoutMs: config.REDIS_TIMEOUT_MS, minReplicas: config.REDIS_MIN_REPLICAS ?? 0 })
-  await app.register(presence, { hostname, node })
+  await app.register(presence, { hostname, node, foldAfterMs: config.FOLD_AFTER_MS ?? DEFAULT_FOLD_AFTER_MS })
   await app.register(rootRoutes, { hostname, scaleCommand: config.SCALE_COMMAND ?? DEFAULT_SCALE_COMMAND })
   await app.register(statsRoutes)
   await app.register(healthRoutes)

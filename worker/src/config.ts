@@ -24,12 +24,18 @@ export interface Config {
   SHUTDOWN_GRACE_MS: number
   /** The command the page suggests for scaling, the deployment's own (Compose's by default). */
   SCALE_COMMAND: string
+  /** A worker gone this long (since its last beat) has its count folded into "earlier workers". */
+  FOLD_AFTER_MS: number
 }
 
 const DNS_NAME = '^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$'
 /** Compose's way to scale, the page's hint where a deployment names none. */
 export const DEFAULT_SCALE_COMMAND = 'docker compose up -d --scale worker=5 --no-recreate'
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+/** An hour: what a person scaling up and down sees stays, and months of churn do not grow /stats. */
+export const DEFAULT_FOLD_AFTER_MS = 60 * 60 * 1000
+/** The longest an id's window lives (count-hits.lua: 4 windows of 20 s, expired whole; checked by tests/deploy/timing.test.ts). */
+export const FOLD_MIN_MS = 80000
 
 // Checked with TypeBox (already the worker's schema library), not a JSON-schema
 // compiler: building one cost about a fifth of a worker's start.
@@ -46,7 +52,9 @@ const schema = Type.Object({
   LOG_LEVEL: Type.Union(LOG_LEVELS.map((level) => Type.Literal(level)), { default: 'info' }),
   REDIS_TIMEOUT_MS: Type.Integer({ minimum: 50, maximum: 60000, default: 2000 }),
   SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 0, maximum: 600000, default: 10000 }),
-  SCALE_COMMAND: Type.String({ minLength: 1, maxLength: 200, default: DEFAULT_SCALE_COMMAND })
+  SCALE_COMMAND: Type.String({ minLength: 1, maxLength: 200, default: DEFAULT_SCALE_COMMAND }),
+  // No sooner than an id's window lives (FOLD_MIN_MS), so a retried hit's credit never moves to or from a folded worker.
+  FOLD_AFTER_MS: Type.Integer({ minimum: FOLD_MIN_MS, maximum: 30 * 24 * 3600 * 1000, default: DEFAULT_FOLD_AFTER_MS })
 })
 
 export class ConfigError extends Error {

@@ -27,25 +27,23 @@ export interface Presence {
 /** A worker says it is alive this often, and is taken for gone after three missed beats. */
 export const BEAT_MS = 5000
 export const ALIVE_TTL_MS = 3 * BEAT_MS
-/** A worker gone this long has its count folded into EARLIER_WORKERS: /stats stays the size of the workers there are. */
-export const FOLD_AFTER_MS = 60 * 60 * 1000
-
 const ANNOUNCE = readFileSync(new URL('../lua/announce.lua', import.meta.url), 'utf8')
 
 /**
  * Which workers serve now, for the live view: each worker beats every 5 s (one
  * Redis call, nothing else while idle) and leaves at once when it starts to
  * drain; a worker that dies without leaving is forgotten after 15 s, and its
- * count folded into "earlier workers" an hour after its last beat.
+ * count folded into "earlier workers" `foldAfterMs` (FOLD_AFTER_MS, an hour
+ * by default) after its last beat: /stats stays the size of the workers there are.
  */
-async function presencePlugin (app: FastifyInstance, opts: { hostname: string, node: string }): Promise<void> {
+async function presencePlugin (app: FastifyInstance, opts: { hostname: string, node: string, foldAfterMs: number }): Promise<void> {
   app.redis.defineCommand('announceWorker', { numberOfKeys: 5, lua: ANNOUNCE })
   let slot: number | null = null
   const beat = async (): Promise<void> => {
     if (app.redis.status !== 'ready') return
     try {
       slot = await app.redis.announceWorker(
-        ALIVE_KEY, SLOTS_KEY, NODES_KEY, SEEN_KEY, PER_WORKER_KEY, opts.hostname, opts.node, ALIVE_TTL_MS, FOLD_AFTER_MS, EARLIER_WORKERS
+        ALIVE_KEY, SLOTS_KEY, NODES_KEY, SEEN_KEY, PER_WORKER_KEY, opts.hostname, opts.node, ALIVE_TTL_MS, opts.foldAfterMs, EARLIER_WORKERS
       )
     } catch (err) {
       app.log.debug({ reason: (err as Error).message }, 'presence beat failed')
