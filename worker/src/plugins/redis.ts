@@ -28,11 +28,14 @@ const CONNECT_TIMEOUT_MS = 1000
 const CLOCK_SYNC_MS = 10000
 
 /**
- * Redis's clock as seen from this process: Redis's TIME, read at the midpoint
- * of its round trip, against this process's monotonic clock. A deadline set on
- * it holds whatever this machine's own clock says, so no clock needs to agree
- * with another. Read again on every (re)connect: after a failover the primary
- * is another machine, with a clock of its own.
+ * Redis's clock as seen from this process: Redis's TIME against this process's
+ * monotonic clock, taken as read at the end of its round trip, the latest it can
+ * have been read: so Redis's clock is never taken to be ahead of where it is,
+ * and a deadline set on it is never later than meant, even when Redis answered
+ * after a stall (a read that took 400 ms, taken at its midpoint, set a deadline
+ * 187 ms late). A quick read is off by no more than its round trip. No clock
+ * needs to agree with another. Read again on every (re)connect: after a
+ * failover the primary is another machine, with a clock of its own.
  */
 export class RedisClock {
   private offsetMs: number | undefined
@@ -40,10 +43,8 @@ export class RedisClock {
   constructor (private readonly redis: Redis) {}
 
   async sync (): Promise<void> {
-    const sent = performance.now()
     const [seconds, micros] = await this.redis.time()
-    const back = performance.now()
-    this.offsetMs = Number(seconds) * 1000 + Number(micros) / 1000 - (sent + back) / 2
+    this.offsetMs = Number(seconds) * 1000 + Number(micros) / 1000 - performance.now()
   }
 
   /** Now on Redis's clock, in ms since the epoch; read first when it was never read. */
