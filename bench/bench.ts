@@ -17,6 +17,7 @@ import { median, wrk, wrkErrors, type Target } from './load.js'
 import { scalingCurve } from './scaling.js'
 import { scalingGoals } from './explain.js'
 import { fitUsl } from './usl.js'
+import { statsPollAfterChurn } from './stats-poll.js'
 
 const run = promisify(execFile)
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10)
@@ -174,6 +175,8 @@ async function main (): Promise<void> {
 
     process.stderr.write('bench: a worker\'s start, alone on the host and scaled up in the stack\n')
     const start = { ...await hostStarts(), stack: await stackStarts(stack) }
+    await stack.scaleTo(1)
+    const statsPoll = await statsPollAfterChurn()
 
     const byName = (prefix: string): Case => cases.find((c) => c.name.startsWith(prefix))!
     const ceiling = byName('nginx ceiling')
@@ -197,6 +200,7 @@ async function main (): Promise<void> {
       steady: steadyResult,
       idle: { busy_1: busy1, busy_n: busyN, workers: IDLE_WORKERS, per_worker: (busyN - busy1) / (IDLE_WORKERS - 1), scale_up_ms: scaleUpMs },
       start,
+      stats_poll: statsPoll,
       goals: [
         ...scalingGoals(scaling),
         goal('worker CPU per hit ÷ bare Fastify floor (1 worker behind nginx)', one.cpu_us.worker! / fastify.cpu_us.worker!, 1.6, '×', true),
@@ -209,7 +213,9 @@ async function main (): Promise<void> {
         goal('… ÷ a bare Node server\'s start', start.worker.cpu_ms / start.floor.cpu_ms, 6, '×', true),
         goal('one more worker in the stack: its first hit after `up`', start.stack.first_hit_ms / 1000, 2.5, ' s', true),
         goal('… its container\'s CPU by then', start.stack.cpu_ms, 300, ' ms', true),
-        goal('a worker\'s memory under load ÷ bare Fastify\'s (peak resident)', memory.worker.load_kb / memory.floor.load_kb, 1.5, '×', true)
+        goal('a worker\'s memory under load ÷ bare Fastify\'s (peak resident)', memory.worker.load_kb / memory.floor.load_kb, 1.5, '×', true),
+        ...(['few', 'many'] as const).map((size) => goal(`a /stats poll at ${statsPoll.workers[size]} workers after ${statsPoll.cycles} scale cycles ÷ on a fresh stack (workers' CPU)`,
+          statsPoll.folded[size].us / statsPoll.fresh[size].us, 1.3, '×', true))
       ]
     }
     await mkdir(RESULTS, { recursive: true })

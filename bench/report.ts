@@ -1,6 +1,7 @@
 // The benchmark's results as a Markdown page and two SVG charts.
 import { CAP_CPU, CLIENTS_PER_WORKER, OPEN_LOOP_P99_MS, WORKER_CAP, type ScalingPoint } from './scaling.js'
 import { uslAt, type UslFit } from './usl.js'
+import type { StatsPoll } from './stats-poll.js'
 
 export interface Case {
   name: string
@@ -32,6 +33,7 @@ export interface Results {
     floor: { wall_ms: number, cpu_ms: number }
     stack: { first_hit_ms: number, cpu_ms: number }
   }
+  stats_poll: StatsPoll
   goals: Goal[]
 }
 
@@ -144,11 +146,33 @@ export function markdown (r: Results): string {
       `the same way: ${int(r.start.floor.wall_ms)} ms, ${int(r.start.floor.cpu_ms)} ms of CPU (medians of 5).`,
     `One more worker in the stack (\`up -d --no-recreate --scale\`): its first hit ${int(r.start.stack.first_hit_ms)} ms after ` +
       `\`up\` began, its container at ${int(r.start.stack.cpu_ms)} ms of CPU by then (medians of 3).`,
-    ''
+    '',
+    ...statsPollSection(r.stats_poll)
   ].join('\n')
 }
 
 /** Horizontal bars, one per case: req/s. */
+function statsPollSection (p: StatsPoll): string[] {
+  const row = (name: string, cost: { us: number, entries: number }, fresh: { us: number }): string =>
+    `| ${name} | ${cost.entries} | ${fixed(cost.us / 1000, 2)} | ${fixed(cost.us / fresh.us, 2)}× |`
+  return [
+    `## A /stats poll after ${p.cycles} scale cycles`,
+    '',
+    'The workers\' CPU per `/stats` poll (the live view reads it every second), sequential polls through nginx, on a stack of its own ' +
+      `with \`FOLD_AFTER_MS\` at its least: fresh, then after ${p.cycles} cycles ${p.workers.few} → ${p.workers.many} → ${p.workers.few} ` +
+      `(${p.cycles * (p.workers.many - p.workers.few)} workers came and went, each counted a hit), before and after the gone ones were folded into \`earlier workers\`:`,
+    '',
+    '| stack | entries in /stats | ms a poll | ÷ fresh |',
+    '| --- | ---: | ---: | ---: |',
+    row(`fresh, ${p.workers.few} workers`, p.fresh.few, p.fresh.few),
+    row(`fresh, ${p.workers.many} workers`, p.fresh.many, p.fresh.many),
+    row(`after the cycles, ${p.workers.few} workers, not yet folded`, p.unfolded, p.fresh.few),
+    row(`after the cycles, ${p.workers.few} workers, folded`, p.folded.few, p.fresh.few),
+    row(`after the cycles, ${p.workers.many} workers, folded`, p.folded.many, p.fresh.many),
+    ''
+  ]
+}
+
 export function casesSvg (cases: Case[], connections: number): string {
   const barHeight = 28
   const gap = 10
