@@ -57,6 +57,8 @@ async function scrapedSince (since: number): Promise<void> {
 describe('Prometheus finds the workers through Docker\'s DNS, by the alias "apps"', () => {
   it('while hits flow, 3 -> 5 -> 2 workers: the targets follow within 15 s each step, no hit fails, and the graph page shows the balancing', async () => {
     await stack.scaleTo(3)
+    // Redis notes any stall of 100 ms or more (its fsync, say), to be printed if a hit fails.
+    await stack.run('exec', '-T', 'redis', 'redis-cli', 'CONFIG', 'SET', 'latency-monitor-threshold', '100')
     // A person's pace, about 40 hits a second: enough for a graph, little load.
     const load = new Load(async () => {
       await new Promise((resolve) => setTimeout(resolve, 50))
@@ -102,6 +104,12 @@ describe('Prometheus finds the workers through Docker\'s DNS, by the alias "apps
     } finally {
       const answers = await load.stop()
       console.log(`${answers.length} hits while scaling`)
+      if (answers.some((answer) => answer.status !== 200)) {
+        // Why, for whoever reads a failed run: Redis's stalls, and every line but the requests.
+        console.log('Redis LATENCY LATEST (event, at, ms, max ms):', await stack.run('exec', '-T', 'redis', 'redis-cli', 'LATENCY', 'LATEST'))
+        const logs = await stack.run('logs', '--timestamps', 'worker', 'redis')
+        console.log(logs.split('\n').filter((line) => !line.includes('"msg":"request"')).slice(-80).join('\n'))
+      }
       expect(answers.filter((answer) => answer.status !== 200)).toEqual([])
     }
   })
