@@ -8,6 +8,8 @@ import { hit, Load, readStats, type HitOutcome } from '../../tools/hits.js'
 import type { StatsReply } from '../../worker/src/schemas.js'
 
 export const NODES = ['n1', 'n2', 'n3'] as const
+/** After a node is lost, every hit through a surviving entry is answered within this (the timing contract, tests/deploy/timing.test.ts). */
+export const NODE_LOSS_ANSWER_MS = 10000
 export type Node = typeof NODES[number]
 const STACK = 'hitcounter'
 
@@ -124,7 +126,8 @@ export class Lab {
   /** Hits from `clients` loops until `stop()`, spread over the entries of `nodes` in turn. */
   load (clients: number, nodes: readonly Node[] = NODES): Load {
     let next = 0
-    return new Load(async () => await hit(this.url(nodes[next++ % nodes.length]!)), clients)
+    // A client that waits twice as long as any hit should take: a slow answer is measured, not given up on.
+    return new Load(async () => await hit(this.url(nodes[next++ % nodes.length]!), 2 * NODE_LOSS_ANSWER_MS), clients)
   }
 
   async stats (node: Node = 'n1'): Promise<StatsReply> {

@@ -63,7 +63,7 @@ const RETRY_PAUSE_MS = 25
  * Redis refuses a batch this long before the worker gives up on it (a tenth of
  * the budget, at least 50 ms), so that a count that lands in the moment the
  * worker answers 503 stays rare: it covers the error in reading Redis's clock
- * (half a round trip, and its drift between two readings) and the reply's way
+ * (a round trip at most, and its drift between two readings) and the reply's way
  * back, through an event loop that load may hold up for tens of ms.
  */
 export const deadlineMarginMs = (timeoutMs: number): number => Math.max(50, Math.round(timeoutMs / 10))
