@@ -47,7 +47,7 @@ export { PER_WORKER_KEY, TOTAL_KEY } from '../keys.js'
  * current window, the two before and the one after, so an id is found for at
  * least 2 windows (40 s) after it was counted: longer than all the tries of one
  * hit can span (nginx's two passes over the workers, web/tries.conf, then at
- * most REDIS_TIMEOUT_MS of the last try: 38.5 s on Swarm;
+ * most REDIS_TIMEOUT_MS of the last try: 9.5 s on Swarm;
  * tests/deploy/timing.test.ts checks it), less any difference between the
  * clocks of two primaries a failover went between.
  */
