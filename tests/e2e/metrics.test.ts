@@ -7,6 +7,7 @@ import { PrometheusApi } from '../support/prometheus.js'
 import { launchChromium } from '../support/browser.js'
 import { freePort, waitFor } from '../support/wait.js'
 import { hit, Load } from '../../tools/hits.js'
+import { loadConfig } from '../../worker/src/config.js'
 
 // The README's metrics command: the real stack with its profile "metrics", a
 // real Prometheus that finds the workers by the alias "apps" (as nginx does),
@@ -54,8 +55,11 @@ async function scrapedSince (since: number): Promise<void> {
     (await prometheus.targets('workers')).every((target) => target.health === 'up' && Date.parse(target.lastScrape) > since), 15000, 250)
 }
 
+/** A hit's budget in the compose stack (docker-compose.yml sets none: the worker's default). */
+const HIT_BUDGET_MS = loadConfig({}).REDIS_TIMEOUT_MS
+
 describe('Prometheus finds the workers through Docker\'s DNS, by the alias "apps"', () => {
-  it('while hits flow, 3 -> 5 -> 2 workers: the targets follow within 15 s each step, no hit fails, and the graph page shows the balancing', async () => {
+  it('while hits flow, 3 -> 5 -> 2 workers: the targets follow within 15 s each step, no hit fails (but a worker\'s 503 while Redis\'s fsync stalls past the budget), and the graph page shows the balancing', async () => {
     await stack.scaleTo(3)
     // Redis notes any stall of 100 ms or more (its fsync, say), to be printed if a hit fails.
     await stack.run('exec', '-T', 'redis', 'redis-cli', 'CONFIG', 'SET', 'latency-monitor-threshold', '100')
@@ -104,13 +108,23 @@ describe('Prometheus finds the workers through Docker\'s DNS, by the alias "apps
     } finally {
       const answers = await load.stop()
       console.log(`${answers.length} hits while scaling`)
-      if (answers.some((answer) => answer.status !== 200)) {
-        // Why, for whoever reads a failed run: Redis's stalls, and every line but the requests.
-        console.log('Redis LATENCY LATEST (event, at, ms, max ms):', await stack.run('exec', '-T', 'redis', 'redis-cli', 'LATENCY', 'LATEST'))
+      const failed = answers.filter((answer) => answer.status !== 200)
+      // Redis's longest fsync while the hits flowed (LATENCY LATEST: event, when, last ms, longest ms).
+      const latency = (await stack.run('exec', '-T', 'redis', 'redis-cli', 'LATENCY', 'LATEST')).trim().split('\n')
+      const fsyncStallMs = latency.includes('aof-fsync-always') ? Number(latency[latency.indexOf('aof-fsync-always') + 3]) : 0
+      if (failed.length > 0) {
+        // Why, for whoever reads a failed run: every line but the requests.
         const logs = await stack.run('logs', '--timestamps', 'worker', 'redis')
-        console.log(logs.split('\n').filter((line) => !line.includes('"msg":"request"')).slice(-80).join('\n'))
+        console.log(logs.split('\n').filter((line) => !line.includes('"msg":"request"')).slice(-40).join('\n'))
       }
-      expect(answers.filter((answer) => answer.status !== 200)).toEqual([])
+      if (fsyncStallMs >= HIT_BUDGET_MS) {
+        // The disk held Redis's fsync past a hit's budget (seen in CI: 6 s, while Docker removed the
+        // workers scaled away): its hits are answered 503 by the workers, as designed, and nothing else.
+        console.log(`Redis's fsync stalled ${fsyncStallMs} ms (budget ${HIT_BUDGET_MS} ms): ${failed.length} hits answered 503 for it`)
+        expect(failed.filter((answer) => answer.status !== 503 || !answer.reason.startsWith('counter unavailable'))).toEqual([])
+      } else {
+        expect(failed).toEqual([])
+      }
     }
   })
 
