@@ -158,7 +158,7 @@ function statsPollSection (p: StatsPoll): string[] {
   return [
     `## A /stats poll after ${p.cycles} scale cycles`,
     '',
-    'The workers\' CPU per `/stats` poll (the live view reads it every second), sequential polls through nginx, on a stack of its own ' +
+    'The workers\' CPU per `/stats` poll (the live view reads it every second), polls through nginx from 4 clients at once (the workers warm and healthy first, their idle use in as long subtracted), on a stack of its own ' +
       `with \`FOLD_AFTER_MS\` at its least: fresh, then after ${p.cycles} cycles ${p.workers.few} → ${p.workers.many} → ${p.workers.few} ` +
       `(${p.cycles * (p.workers.many - p.workers.few)} workers came and went, each counted a hit), before and after the gone ones were folded into \`earlier workers\`:`,
     '',
