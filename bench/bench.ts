@@ -117,7 +117,7 @@ async function main (): Promise<void> {
     BENCH_FLOOR_PORT: String(await freePort())
   }
   process.stderr.write('bench: bringing up the stack\n')
-  const stack = await Stack.up(1, { project: `hitcounter-bench-${process.pid}`, files: ['bench/docker-compose.bench.yml'], env })
+  const stack = await Stack.up(1, { project: `hitcounter-bench-${process.pid}`, durable: true, files: ['bench/docker-compose.bench.yml'], env })
   const direct = `http://127.0.0.1:${env.BENCH_WORKER_PORT}`
   const original = `http://127.0.0.1:${env.BENCH_ORIGINAL_PORT}`
   const floor = `http://127.0.0.1:${env.BENCH_FLOOR_PORT}`

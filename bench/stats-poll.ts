@@ -61,7 +61,7 @@ async function pollCost (stack: Stack): Promise<PollCost> {
 }
 
 export async function statsPollAfterChurn (): Promise<StatsPoll> {
-  const stack = await Stack.up(FEW, { project: `hitcounter-bench-stats-${process.pid}`, env: { FOLD_AFTER_MS: String(FOLD_MIN_MS) } })
+  const stack = await Stack.up(FEW, { project: `hitcounter-bench-stats-${process.pid}`, durable: true, env: { FOLD_AFTER_MS: String(FOLD_MIN_MS) } })
   const say = (what: string): void => { process.stderr.write(`bench: /stats polls: ${what}\n`) }
   try {
     say(`${FEW} and ${MANY} workers, fresh`)

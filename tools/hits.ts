@@ -67,10 +67,12 @@ export async function readStats (baseUrl: string): Promise<StatsReply> {
 
 /**
  * `clients` loops, each sending its next hit when the last is answered, until
- * `limit` hits were sent or `stop()` is called. Answers are kept in arrival order.
+ * `limit` hits were sent or `stop()` is called. Answers are kept in arrival
+ * order, and beside each, when it was sent (Date.now()).
  */
 export class Load {
   readonly answers: HitOutcome[] = []
+  readonly sentAt: number[] = []
   private running = true
   private readonly done: Promise<unknown>
 
@@ -79,8 +81,10 @@ export class Load {
     this.done = Promise.all(Array.from({ length: clients }, async () => {
       while (this.running && started < limit) {
         started++
+        const sentAt = Date.now()
         const answer = await send()
         this.answers.push(answer)
+        this.sentAt.push(sentAt)
         onAnswer?.(this.answers)
       }
     }))

@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Lab, NODE_LOSS_ANSWER_MS, NODES, type Node, type Task } from '../support/lab.js'
-import { expectCountedOnce, expectExact, type Run } from '../support/exact.js'
+import { expectCountedOnce, expectExact, type TimedRun } from '../support/exact.js'
 import { waitFor } from '../support/wait.js'
 import { launchChromium } from '../support/browser.js'
 import { firstRepeat } from '../../tools/balance.js'
@@ -13,7 +13,8 @@ import type { StatsReply } from '../../worker/src/schemas.js'
 // Traffic goes to the nodes' entries on 127.0.0.1 only.
 const WORKERS = 6
 const CLIENTS = 4
-const OUTAGE_MS = 120000
+/** Longer than the longest limit a frozen Redis must outlast: the Swarm id window (40 s), presence (15 s), reconnects (0.5 s). */
+const OUTAGE_MS = 60000
 let lab: Lab
 
 beforeAll(async () => { lab = await Lab.up(WORKERS) })
@@ -22,28 +23,20 @@ afterAll(async () => { await lab?.down() })
 const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
 
 /** Runs `change` while `CLIENTS` clients hit the entries of `entries`, with `settleMs` of load before and after. */
-/** A load's answers, with the ms since the load began at which each came. */
-type TimedRun = Run & { times: number[] }
-
 async function underLoad (change: (load: Load) => Promise<void>, entries: readonly Node[] = NODES, settleMs = 3000): Promise<TimedRun> {
   const before = await lab.stats(entries[0])
-  const times: number[] = []
   const load = lab.load(CLIENTS, entries)
-  const started = Date.now()
-  const timer = setInterval(() => { while (times.length < load.answers.length) times.push(Date.now() - started) }, 20)
   await sleep(settleMs)
   await change(load)
   await sleep(settleMs)
   const answers = await load.stop()
-  clearInterval(timer)
-  while (times.length < answers.length) times.push(Date.now() - started)
   // Read once the counter answers again: after a node's loss, a failover on a
   // slow machine may still be under way when the load stops (a /stats read 15 s
   // after the kill answered 503 once); the count it gives is the same.
   let after: StatsReply | undefined
   await waitFor(`/stats through ${entries[0]} to answer`, async () =>
     (after = await lab.stats(entries[0]).catch(() => undefined)) !== undefined, 60000, 250)
-  return { answers, times, before, after: after! }
+  return { answers, sentAt: load.sentAt, before, after: after! }
 }
 
 /** Waits until `n` worker tasks run and the load's own hits have reached each (a hit of the test's would upset the count). */
@@ -81,7 +74,7 @@ async function whole (): Promise<void> {
 
 describe('three nodes, one stack', () => {
   it('the workers spread over all 3 nodes and take strict turns through each node\'s entry; /stats knows each one\'s node', async () => {
-    await whole()
+    // The spread the stack file gives on its first deploy: this test runs first, before any rescale of whole().
     const tasks = await lab.allServing(WORKERS)
     const perNode = NODES.map((node) => tasks.filter((task) => task.node === node).length)
     console.log(`lab: ${WORKERS} workers per node ${NODES.map((node, i) => `${node}=${perNode[i]}`).join(' ')}`)
@@ -152,35 +145,7 @@ describe('three nodes, one stack', () => {
     expectExact(`drain ${drained} (the primary on ${primary})`, run)
   })
 
-  it('the node holding the Redis primary killed under load through the other two: every hit answered 200 or 503 within 10 s, each 200 counted once, counting goes on', async () => {
-    await whole()
-    const primary = await lab.primaryNode()
-    const others = NODES.filter((node) => node !== primary)
-    const run = await underLoad(async () => {
-      await lab.script('kill', primary)
-      await sleep(12000)
-    }, others)
-    const failedAt = run.times.filter((_, i) => run.answers[i]!.status !== 200)
-    const failingMs = failedAt.length === 0 ? 0 : failedAt.at(-1)! - failedAt[0]!
-    const slowest = Math.max(...run.answers.map((answer) => answer.ms))
-    const why = new Map<string, number>()
-    for (const answer of run.answers) {
-      if (answer.status !== 200) why.set(`${answer.status} ${answer.reason}`.slice(0, 80), (why.get(`${answer.status} ${answer.reason}`.slice(0, 80)) ?? 0) + 1)
-    }
-    console.log('failed, by answer:', Object.fromEntries(why))
-    const newPrimary = await lab.primaryNode()
-    console.log(`kill ${primary} (the primary) under load: ${failedAt.length} failed over ${failingMs} ms; ` +
-      `slowest answer ${slowest.toFixed(0)} ms; the primary is now on ${newPrimary}`)
-    expectCountedOnce(`kill ${primary} (the primary) under load`, run)
-    expect(failingMs).toBeLessThan(NODE_LOSS_ANSWER_MS)
-    expect(slowest).toBeLessThan(NODE_LOSS_ANSWER_MS)
-    expect([...new Set(run.answers.map((answer) => answer.status))].filter((status) => status !== 200 && status !== 503)).toEqual([])
-    expect(others).toContain(newPrimary)
-    const after = await Promise.all(others.map(async (node) => await lab.hit(node)))
-    expect(after.map((answer) => answer.status)).toEqual([200, 200])
-  })
-
-  it('Redis and its sentinels frozen for 2 minutes: no worker restarts; counting resumes within 2 s of their return', async () => {
+  it('Redis and its sentinels frozen for a minute: no worker restarts; counting resumes within 2 s of their return', async () => {
     await whole()
     const workersBefore = await lab.workers()
     const freeze = async (signal: 'STOP' | 'CONT'): Promise<void> => {
@@ -189,10 +154,11 @@ describe('three nodes, one stack', () => {
     await freeze('STOP')
     const outage = Date.now()
     try {
-      // Past a hit's budget (3.5 s) every worker has given up on its connection: 503 at once.
-      await sleep(20000)
-      const during = await Promise.all(NODES.map(async (node) => await lab.hit(node)))
-      expect(during.map((answer) => answer.status)).toEqual([503, 503, 503])
+      // Past a hit's budget (3.5 s) every worker gives up on its connection: 503 at once, through every entry.
+      await waitFor('every entry to answer 503 at once', async () => {
+        const during = await Promise.all(NODES.map(async (node) => await lab.hit(node)))
+        return during.every((answer) => answer.status === 503 && answer.ms < 1000)
+      }, 30000, 250)
       await sleep(OUTAGE_MS - (Date.now() - outage))
     } finally {
       await freeze('CONT')
@@ -212,4 +178,30 @@ describe('three nodes, one stack', () => {
     expect(resumedMs).toBeLessThan(2000)
     expect(await lab.workers()).toEqual(workersBefore)
   }, OUTAGE_MS + 120000)
+
+  it('the node holding the Redis primary killed under load through the other two: every hit answered 200 or 503 within 10 s, none failed when sent 10 s after, each 200 counted once', async () => {
+    await whole()
+    const primary = await lab.primaryNode()
+    const others = NODES.filter((node) => node !== primary)
+    let from = 0
+    const run = await underLoad(async () => {
+      from = Date.now()
+      await lab.script('kill', primary)
+      await sleep(NODE_LOSS_ANSWER_MS + 2000)
+    }, others)
+    const slowest = Math.max(...run.answers.map((answer) => answer.ms))
+    const why = new Map<string, number>()
+    for (const answer of run.answers) {
+      if (answer.status !== 200) why.set(`${answer.status} ${answer.reason}`.slice(0, 80), (why.get(`${answer.status} ${answer.reason}`.slice(0, 80)) ?? 0) + 1)
+    }
+    console.log('failed, by answer:', Object.fromEntries(why))
+    const newPrimary = await lab.primaryNode()
+    console.log(`kill ${primary} (the primary) under load: slowest answer ${slowest.toFixed(0)} ms; the primary is now on ${newPrimary}`)
+    // A 503 (a worker's, or nginx's once both its passes ran out) only for hits sent within 10 s of the loss; every hit after, 200.
+    expectCountedOnce(`kill ${primary} (the primary) under load`, run, { from, until: from + NODE_LOSS_ANSWER_MS, mayFail: (answer) => answer.status === 503 })
+    expect(slowest).toBeLessThan(NODE_LOSS_ANSWER_MS)
+    expect(others).toContain(newPrimary)
+    const after = await Promise.all(others.map(async (node) => await lab.hit(node)))
+    expect(after.map((answer) => answer.status)).toEqual([200, 200])
+  })
 })

@@ -30,9 +30,17 @@ async function composeCommand (): Promise<string[]> {
   return ['bash', 'scripts/compose.sh']
 }
 
+/** Redis's volume on tmpfs: the disk's stalls cannot fail a test about something else. */
+export const REDIS_ON_TMPFS = 'tests/e2e/stacks/redis-on-tmpfs.yml'
+
 export interface StackOptions {
   /** Compose project name (default: one of this process's own). */
   project?: string
+  /**
+   * Redis's data on the shipped volume, on the real disk: for the tests about
+   * durability, and the benchmark. Otherwise on tmpfs (REDIS_ON_TMPFS).
+   */
+  durable?: boolean
   /** Override files on top of docker-compose.yml. */
   files?: string[]
   /** Variables for the compose files, such as extra published ports. */
@@ -59,15 +67,25 @@ export class Stack {
   }
 
   static async up (workers: number, options: StackOptions = {}): Promise<Stack> {
-    const files = options.files === undefined ? [] : ['docker-compose.yml', ...options.files].flatMap((file) => ['-f', file])
+    const files = [...(options.durable === true ? [] : [REDIS_ON_TMPFS]), ...options.files ?? []]
     const profiles = (options.profiles ?? []).flatMap((profile) => ['--profile', profile])
-    const env = { HTTP_PORT: String(await freePort()), ...options.env }
-    const stack = new Stack([...await composeCommand(), ...files, ...profiles], options.project ?? `hitcounter-e2e-${process.pid}`, env)
+    // COMPOSE_FILE, not -f: the repository's scripts and the balance check's --during lines then get the same files.
+    const env = {
+      HTTP_PORT: String(await freePort()),
+      ...(files.length === 0 ? {} : { COMPOSE_FILE: ['docker-compose.yml', ...files].join(':') }),
+      ...options.env
+    }
+    const stack = new Stack([...await composeCommand(), ...profiles], options.project ?? `hitcounter-e2e-${process.pid}`, env)
     // The README's demo command, detached.
     await stack.run('up', '-d', '--build', '--scale', `worker=${workers}`)
     await waitFor('nginx to answer', async () => await fetch(`${stack.url}/nginx-health`).then((res) => res.ok, () => false), 60000, 200)
     await eachServes(stack.url, await stack.workerHostnames(), 60000)
     return stack
+  }
+
+  /** This stack's compose command as a shell line, its variables first (for the balance check's --during). */
+  get composeLine (): string {
+    return [...Object.entries(this.env).map(([name, value]) => `${name}=${value}`), ...this.compose, '-p', this.project].join(' ')
   }
 
   async run (...args: string[]): Promise<string> {

@@ -67,9 +67,12 @@ export class RedisClock {
   }
 }
 
+/** The longest wait between two reconnect attempts: a Redis that is back is found within it. */
+export const RECONNECT_DELAY_MAX_MS = 500
+
 /** Delay before each reconnect attempt: quick at first (a restarted Redis is back within a second), then twice a second. */
 function reconnectDelay (attempt: number): number {
-  return Math.min(attempt * 50, 500)
+  return Math.min(attempt * 50, RECONNECT_DELAY_MAX_MS)
 }
 
 /** A promise that rejects when `lose` is called, and never resolves. */
