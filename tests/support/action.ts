@@ -22,8 +22,12 @@ export async function copyOfRepository (): Promise<string> {
 
 export interface StepRun { name: string, code: number, output: string }
 
-/** The Action's steps with `inputs`, from `actionPath`; each step's exit code and output. */
-export async function runAction (actionPath: string, inputs: Record<string, string>): Promise<StepRun[]> {
+/**
+ * The Action's steps with `inputs`, from `actionPath`; each step's exit code and
+ * output. `fromStep`: skip the steps before it (a second run in the same copy,
+ * whose build the first run did).
+ */
+export async function runAction (actionPath: string, inputs: Record<string, string>, fromStep = 0): Promise<StepRun[]> {
   const action = parse(await readFile(join(actionPath, 'action.yml'), 'utf8')) as ActionFile
   if (action.runs.using !== 'composite') throw new Error(`action.yml runs ${action.runs.using}, not composite`)
   const value = (name: string): string => {
@@ -36,6 +40,7 @@ export async function runAction (actionPath: string, inputs: Record<string, stri
   for (const name of Object.keys(inputs)) value(name)
   const runs: StepRun[] = []
   for (const [i, step] of action.runs.steps.entries()) {
+    if (i < fromStep) continue
     if (step.uses !== undefined) {
       if (!step.uses.startsWith('actions/setup-node@')) throw new Error(`step ${i + 1} uses ${step.uses}: not stood in for here`)
       continue
