@@ -81,6 +81,8 @@ build_standin() {
   rm -f "$log"
 }
 
+# Stand-ins to build, built at the same time once the list is known.
+to_build=()
 for image in $(base_images); do
   # A recipe is named after the image, without tag or Docker Hub account (prom/prometheus: prometheus).
   recipe=${image%%:*}
@@ -107,8 +109,20 @@ for image in $(base_images); do
     continue
   fi
   case "$recipe" in
-    node|nginx|redis|prometheus|redis_exporter|nginx-prometheus-exporter|haproxy) build_standin "$image" "$recipe" ;;
+    node|nginx|redis|prometheus|redis_exporter|nginx-prometheus-exporter|haproxy) to_build+=("$image=$recipe") ;;
     *) die "$image is not present, cannot be pulled, and has no stand-in recipe in $standins" ;;
   esac
-  say "$image: stand-in ready"
 done
+
+# Each build mostly waits on the mirror and on unpacking: side by side they take
+# about as long as the longest (Node's) instead of the sum.
+[ ${#to_build[@]} -gt 0 ] || exit 0
+ensure_base
+pids=()
+for entry in "${to_build[@]}"; do
+  ( build_standin "${entry%%=*}" "${entry#*=}" && say "${entry%%=*}: stand-in ready" ) &
+  pids+=($!)
+done
+failed=0
+for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
+[ "$failed" -eq 0 ] || die "a stand-in could not be built (its error is above)"

@@ -14,7 +14,9 @@ Usage: bash scripts/swarm-lab.sh COMMAND
                       has counted a hit, print each node's address and Prometheus's
   docker NODE ARGS... the docker CLI against NODE's engine (docker n1 node ls)
   kill NODE           NODE dies at once, as on a power cut (its container is killed)
-  down                remove the nodes, their volumes and network (nothing is left)
+  down                remove the nodes, their volumes and network (the node image, named
+                      after its recipe, stays for the next lab)
+  node-image          build the node image, if there is none of the current recipe
   --help              this text
 Environment:
   LAB_PORT     n1's entry on 127.0.0.1 (default 8080); n2 is LAB_PORT+1, n3 LAB_PORT+2
@@ -31,7 +33,8 @@ port=${LAB_PORT:-8080}
 metrics_port=${LAB_METRICS_PORT:-9090}
 workers=${LAB_WORKERS:-6}
 nodes=(n1 n2 n3)
-node_image=$lab/node:latest
+# Tagged by a hash of its recipe and kept at down: a later lab reuses it until the recipe changes.
+node_image=hitcounter-lab/node:$(cat "$root"/scripts/lab/* | sha256sum | cut -c1-16)
 stack=hitcounter
 # What every node needs: the two images compose builds (named after the lab, as
 # a compose project of that name names them), Redis, and Prometheus (the image
@@ -90,6 +93,11 @@ all_workers_served() {
   for host in $hosts; do grep -qx "$host" <<<"$served" || return 1; done
 }
 
+node_image_built() {
+  docker image inspect "$node_image" >/dev/null 2>&1 && return
+  docker build --quiet -t "$node_image" -f "$root/scripts/lab/node.Dockerfile" "$root/scripts/lab" >/dev/null
+}
+
 up() {
   check_numbers
   docker info >/dev/null 2>&1 || die "no Docker engine answers (start dockerd; see README: Troubleshooting)"
@@ -109,7 +117,7 @@ up() {
   say "building the images (docker compose build) and the node image"
   # Images of the lab's own ($lab/...:latest, no registry): REGISTRY and TAG do not apply here.
   env -u REGISTRY -u TAG bash "$root/scripts/compose.sh" -f "$root/docker-compose.yml" -p "$lab" build --quiet web worker
-  docker build --quiet -t "$node_image" -f "$root/scripts/lab/node.Dockerfile" "$root/scripts/lab" >/dev/null
+  node_image_built
 
   say "starting nodes ${nodes[*]} (each its own Docker Engine)"
   docker network create "$lab" >/dev/null
@@ -164,8 +172,8 @@ down() {
   for node in "${nodes[@]}"; do docker volume rm -f "$lab-$node" >/dev/null; done
   docker network rm "$lab" >/dev/null 2>&1 || true
   # The lab's own names for the images (the layers stay, shared with the project's).
-  docker image rm "$node_image" "${images[@]:0:2}" >/dev/null 2>&1 || true
-  say "down: no lab node, volume, network or image name is left"
+  docker image rm "${images[@]:0:2}" >/dev/null 2>&1 || true
+  say "down: no lab node, volume, network or image name is left but the node image ($node_image)"
 }
 
 command=${1:-}
@@ -173,6 +181,7 @@ command=${1:-}
 case "$command" in
   up) [ $# -eq 0 ] || die "up takes no arguments"; up ;;
   down) [ $# -eq 0 ] || die "down takes no arguments"; down ;;
+  node-image) [ $# -eq 0 ] || die "node-image takes no arguments"; node_image_built ;;
   docker)
     [ $# -ge 1 ] || die "usage: swarm-lab.sh docker NODE ARGS..."
     known_node "$1"
