@@ -72,18 +72,63 @@ export class RedisServer {
     }
   }
 
-  /** How many script calls (EVALSHA, EVAL) this server has run, refused ones too: INFO commandstats. */
-  async scriptCalls (): Promise<number> {
-    const stats = await this.client(async (redis) => await redis.info('commandstats'))
-    return [...stats.matchAll(/^cmdstat_eval(?:sha)?:calls=(\d+)/gm)].reduce((sum, match) => sum + Number(match[1]), 0)
+  /** Runs `use` with this server frozen (freeze), and thaws it after, whether `use` succeeds or fails. */
+  async frozenWhile<T> (use: () => Promise<T>): Promise<T> {
+    await this.freeze()
+    try {
+      return await use()
+    } finally {
+      this.thaw()
+    }
   }
 
-  /** Waits until a script call past the `before` calls has run: a stalled one, once Redis wakes. */
-  async scriptRan (before: number): Promise<void> {
-    await waitFor('Redis to run the stalled script', async () => await this.scriptCalls() > before, 5000)
+  /**
+   * Watches the script calls this server runs from now on (MONITOR), to wait
+   * for one in particular: a hit's, by its id. `stop()` it when done.
+   */
+  async watchScripts (): Promise<ScriptWatch> {
+    const client = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
+    try {
+      const monitor = await client.monitor()
+      monitor.on('error', () => {})
+      return new ScriptWatch(monitor)
+    } finally {
+      client.disconnect()
+    }
   }
 
   async flush (): Promise<void> {
     await this.client(async (redis) => await redis.flushall())
+  }
+}
+
+/** The script calls (EVAL, EVALSHA) a server ran, seen through MONITOR: RedisServer.watchScripts. */
+export class ScriptWatch {
+  /** Each call's arguments, the command first, in the order Redis ran them. */
+  readonly calls: string[][] = []
+
+  constructor (private readonly monitor: Redis) {
+    // The script's own commands come as lines of their own ("lua"), never as EVAL.
+    monitor.on('monitor', (_time: string, args: string[]) => { if (/^eval(sha)?$/i.test(args[0] ?? '')) this.calls.push(args) })
+  }
+
+  /** The calls that carried `arg` (a hit's id) among their arguments. */
+  carrying (arg: string): string[][] {
+    return this.calls.filter((args) => args.includes(arg))
+  }
+
+  /**
+   * Waits until Redis has run a script call carrying `arg`, and gives its
+   * arguments. A monitor line arrives only once its command has run (Redis runs
+   * one command at a time and writes to its clients between commands), so what
+   * the call did, or did not do, is in place for any read sent after this.
+   */
+  async ran (arg: string, timeoutMs = 5000): Promise<string[]> {
+    await waitFor(`Redis to run the script call carrying ${arg}`, async () => this.carrying(arg).length > 0, timeoutMs, 10)
+    return this.carrying(arg)[0]!
+  }
+
+  stop (): void {
+    this.monitor.disconnect()
   }
 }

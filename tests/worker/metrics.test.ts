@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import { RedisServer } from '../support/redis-server.js'
 import { ReplyDroppingProxy } from '../support/reply-dropping-proxy.js'
 import { buildReadyApp } from '../support/app.js'
+import { waitFor } from '../support/wait.js'
 import { parseSamples, total, type Sample } from '../support/prometheus.js'
 import { UNMATCHED_ROUTE } from '../../worker/src/plugins/metrics.js'
 import type { StatsReply } from '../../worker/src/schemas.js'
@@ -79,10 +80,22 @@ describe('/metrics: what the workers counted adds up to the counter', () => {
   it('a hit Redis cannot count in time: 503, no hit reported, and the failure counted by its kind', async () => {
     const errors = async (): Promise<number> => total(await scrape(a), 'hitcounter_redis_errors_total', { call: 'count_hits', kind: 'timeout' })
     const [hitsBefore, errorsBefore] = [(await hitsCounted())['worker-a']!, await errors()]
-    const scripts = await redis.scriptCalls()
-    await redis.client(async (client) => await client.call('CLIENT', 'PAUSE', '900', 'ALL'))
-    expect(await hit(a, 'stalled')).toBe(503)
-    await redis.scriptRan(scripts)
+    const scripts = await redis.watchScripts()
+    try {
+      // Frozen, not paused (CLIENT PAUSE): a paused Redis drops the held call
+      // when the worker gives up on its connection; a frozen one finds it unread in the socket.
+      const stalled = await redis.frozenWhile(async () => {
+        const status = await hit(a, 'stalled')
+        // Held until the call has timed out: thawed sooner, Redis's refusal could come back first ("late").
+        await waitFor('the worker to count its call\'s timeout', async () => await errors() === errorsBefore + 1)
+        return status
+      })
+      expect(stalled).toBe(503)
+      // Redis wakes and runs that hit's call, past its deadline: nothing counted, nothing reported.
+      await scripts.ran('stalled')
+    } finally {
+      scripts.stop()
+    }
     expect((await counter()).total).toBe(0)
     expect((await hitsCounted())['worker-a']).toBe(hitsBefore)
     expect(await errors()).toBe(errorsBefore + 1)

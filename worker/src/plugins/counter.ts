@@ -58,7 +58,7 @@ export const idWindowKey = (unixSeconds: number): string => `${ID_WINDOW_PREFIX}
 /** At most this many hits in one script call, so one call never holds Redis long. */
 export const MAX_HITS_PER_CALL = 64
 /** Pause before trying a batch again after a lost connection or a refusal that may pass (a failover under way). */
-const RETRY_PAUSE_MS = 25
+export const RETRY_PAUSE_MS = 25
 /**
  * Redis refuses a batch this long before the worker gives up on it (a tenth of
  * the budget, at least 50 ms), so that a count that lands in the moment the
