@@ -41,7 +41,8 @@ stack=hitcounter
 # deploy/swarm/metrics.yml names).
 images=("$lab/web:latest" "$lab/worker:latest" redis:8 "$(awk '$1 == "image:" { print $2; exit }' "$root/deploy/swarm/metrics.yml")")
 
-say() { printf 'swarm-lab: %s\n' "$*"; }
+# Each line says how long the command has run (bash's SECONDS): where a slow 'up' spent its time.
+say() { printf 'swarm-lab: [%3d s] %s\n' "$SECONDS" "$*"; }
 die() { printf 'swarm-lab: error: %s\n' "$*" >&2; exit 1; }
 
 container() { printf '%s-%s' "$lab" "$1"; }

@@ -26,7 +26,8 @@ export class Lab {
       LAB_WORKERS: String(workers),
       LAB_NAME: `hitcounter-e2e-lab-${process.pid}`
     })
-    await lab.script('up')
+    // Its lines say how long each step took, for whoever reads a slow run.
+    console.log(await lab.script('up'))
     return lab
   }
 
