@@ -184,7 +184,7 @@ describe('hardening, checked from the outside', () => {
       await waitFor('nginx to answer again', async () => await fetch(`${stack.url}/nginx-health`).then((res) => res.ok, () => false), 30000, 100)
       // web/announce.sh sleeps 0.2 s between tries of /readyz: seen sleeping, it has found no worker at least once.
       const [web] = await stack.containerIds('web')
-      await waitFor('the announcer to find no worker', async () => (await sh('docker', ['top', web!, '-o', 'args'])).includes('sleep 0.2'), 10000, 50)
+      await waitFor('the announcer to find no worker', async () => (await sh('docker', ['top', web!, '-o', 'pid,args'])).includes('sleep 0.2'), 10000, 50)
       expect(await webLogs(), 'no worker yet').not.toContain('hitcounter: open')
       await stack.scaleTo(2)
       await waitFor('the open line', async () => (await webLogs()).includes(`hitcounter: open http://localhost:${stack.port}`), 5000, 200)

@@ -122,29 +122,7 @@ describe('three nodes, one stack', () => {
     }
   })
 
-  it(`docker service scale ${WORKERS} -> ${2 * WORKERS} -> ${WORKERS} under load: no hit fails, counted exactly, per worker too`, async () => {
-    await whole()
-    const run = await underLoad(async (load) => {
-      await lab.docker('n1', 'service', 'scale', '--detach=false', `hitcounter_worker=${2 * WORKERS}`)
-      await loadReachesAll(load, 2 * WORKERS)
-      await lab.docker('n1', 'service', 'scale', '--detach=false', `hitcounter_worker=${WORKERS}`)
-    })
-    expectExact(`swarm scale ${WORKERS} -> ${2 * WORKERS} -> ${WORKERS}`, run)
-    expect(await lab.workers()).toHaveLength(WORKERS)
-  })
-
-  it('a node drained under load (its workers move, its Redis waits): no hit fails, counted exactly, per worker too', async () => {
-    await whole()
-    const primary = await lab.primaryNode()
-    const drained = NODES.find((node) => node !== primary)!
-    const run = await underLoad(async (load) => {
-      await lab.docker('n1', 'node', 'update', '--availability', 'drain', drained)
-      await waitFor(`${drained} to run no worker`, async () => (await lab.containers(drained, 'worker')).length === 0, 60000, 250)
-      await loadReachesAll(load, WORKERS)
-    }, NODES.filter((node) => node !== drained))
-    expectExact(`drain ${drained} (the primary on ${primary})`, run)
-  })
-
+  // Before the scale and the drain: nothing has moved the workers yet, so whole() need not spread them again.
   it('Redis and its sentinels frozen for a minute: no worker restarts; counting resumes within 2 s of their return', async () => {
     await whole()
     const workersBefore = await lab.workers()
@@ -178,6 +156,29 @@ describe('three nodes, one stack', () => {
     expect(resumedMs).toBeLessThan(2000)
     expect(await lab.workers()).toEqual(workersBefore)
   }, OUTAGE_MS + 120000)
+
+  it(`docker service scale ${WORKERS} -> ${2 * WORKERS} -> ${WORKERS} under load: no hit fails, counted exactly, per worker too`, async () => {
+    await whole()
+    const run = await underLoad(async (load) => {
+      await lab.docker('n1', 'service', 'scale', '--detach=false', `hitcounter_worker=${2 * WORKERS}`)
+      await loadReachesAll(load, 2 * WORKERS)
+      await lab.docker('n1', 'service', 'scale', '--detach=false', `hitcounter_worker=${WORKERS}`)
+    })
+    expectExact(`swarm scale ${WORKERS} -> ${2 * WORKERS} -> ${WORKERS}`, run)
+    expect(await lab.workers()).toHaveLength(WORKERS)
+  })
+
+  it('a node drained under load (its workers move, its Redis waits): no hit fails, counted exactly, per worker too', async () => {
+    await whole()
+    const primary = await lab.primaryNode()
+    const drained = NODES.find((node) => node !== primary)!
+    const run = await underLoad(async (load) => {
+      await lab.docker('n1', 'node', 'update', '--availability', 'drain', drained)
+      await waitFor(`${drained} to run no worker`, async () => (await lab.containers(drained, 'worker')).length === 0, 60000, 250)
+      await loadReachesAll(load, WORKERS)
+    }, NODES.filter((node) => node !== drained))
+    expectExact(`drain ${drained} (the primary on ${primary})`, run)
+  })
 
   it('the node holding the Redis primary killed under load through the other two: every hit answered 200 or 503 within 10 s, none failed when sent 10 s after, each 200 counted once', async () => {
     await whole()
