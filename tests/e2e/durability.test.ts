@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Stack } from '../support/stack.js'
+import { HIT_BUDGET_MS, Stack } from '../support/stack.js'
 import type { HitOutcome } from '../../tools/hits.js'
 import { waitFor } from '../support/wait.js'
 import { expectCountedOnce } from '../support/exact.js'
-import { loadConfig } from '../../worker/src/config.js'
 import { RECONNECT_DELAY_MAX_MS } from '../../worker/src/plugins/redis.js'
 
 // Redis killed, stopped, and the whole stack taken down, under load through
@@ -11,8 +10,6 @@ import { RECONNECT_DELAY_MAX_MS } from '../../worker/src/plugins/redis.js'
 // the shipped volume on the real disk: durability is these tests' subject.
 // Traffic goes to nginx's published port on 127.0.0.1 only.
 const CLIENTS = 8
-/** A hit's budget in the compose stack (docker-compose.yml sets none: the worker's default). */
-const HIT_BUDGET_MS = loadConfig({}).REDIS_TIMEOUT_MS
 let stack: Stack
 
 beforeAll(async () => { stack = await Stack.up(3, { durable: true }) })

@@ -1,17 +1,14 @@
 import { mkdir } from 'node:fs/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
-import { Stack } from '../support/stack.js'
+import { HIT_BUDGET_MS, Stack } from '../support/stack.js'
 import { launchChromium } from '../support/browser.js'
 import { firstRepeat } from '../../tools/balance.js'
 import { waitFor } from '../support/wait.js'
-import { loadConfig } from '../../worker/src/config.js'
 
 // The live view in a real browser (Debian's Chromium, driven by playwright-core)
 // against the real compose stack, through nginx on 127.0.0.1.
 const ARTIFACTS = 'test-results'
-/** A hit's budget in the compose stack (docker-compose.yml sets none: the worker's default). */
-const HIT_BUDGET_MS = loadConfig({}).REDIS_TIMEOUT_MS
 
 let stack: Stack
 let browser: Browser
