@@ -14,8 +14,9 @@ Usage: bash scripts/swarm-lab.sh COMMAND
                       has counted a hit, print each node's address and Prometheus's
   docker NODE ARGS... the docker CLI against NODE's engine (docker n1 node ls)
   kill NODE           NODE dies at once, as on a power cut (its container is killed)
-  down                remove the nodes, their volumes and network (the node image, named
-                      after its recipe, stays for the next lab)
+  down                remove the nodes and their network; the node image (named after its
+                      recipe) and each node's volume (its image store) stay for the next lab
+  purge               down, and remove the nodes' volumes too
   node-image          build the node image, if there is none of the current recipe
   --help              this text
 Environment:
@@ -23,7 +24,9 @@ Environment:
   LAB_METRICS_PORT  Prometheus on 127.0.0.1, as published by the node it runs on
                     (default 9090 for n1, 9091 for n2, 9092 for n3)
   LAB_WORKERS  worker replicas (default 6)
-  LAB_NAME     prefix of the lab's containers, volumes and network (default hitcounter-lab)
+  LAB_NAME     prefix of the lab's containers, network and image names (default hitcounter-lab)
+  LAB_STORE    prefix of the nodes' volumes, their engines' state and image stores (default
+               LAB_NAME): labs of other names can share one, one lab at a time
 USAGE
 }
 
@@ -32,6 +35,7 @@ lab=${LAB_NAME:-hitcounter-lab}
 port=${LAB_PORT:-8080}
 metrics_port=${LAB_METRICS_PORT:-9090}
 workers=${LAB_WORKERS:-6}
+store=${LAB_STORE:-$lab}
 nodes=(n1 n2 n3)
 # Tagged by a hash of its recipe and kept at down: a later lab reuses it until the recipe changes.
 node_image=hitcounter-lab/node:$(cat "$root"/scripts/lab/* | sha256sum | cut -c1-16)
@@ -112,6 +116,10 @@ up() {
     taken=$(docker ps --format '{{.Names}} {{.Ports}}' | grep -F "127.0.0.1:$((metrics_port + i))->" | cut -d' ' -f1 || true)
     [ -z "$taken" ] || die "127.0.0.1:$((metrics_port + i)) is taken by container $taken (set LAB_METRICS_PORT)"
   done
+  for node in "${nodes[@]}"; do
+    taken=$(docker ps -a --filter "volume=$store-$node" --format '{{.Names}}')
+    [ -z "$taken" ] || die "volume $store-$node is used by container $taken (set LAB_STORE)"
+  done
 
   say "base images"
   bash "$root/scripts/offline-images.sh" | sed 's/^/  /'
@@ -122,13 +130,21 @@ up() {
 
   say "starting nodes ${nodes[*]} (each its own Docker Engine)"
   docker network create "$lab" >/dev/null
+  # A node's volume may hold a former lab's engine state: its swarm is forgotten
+  # before the engine starts, its containers, volumes and networks removed after.
+  for node in "${nodes[@]}"; do
+    docker run --rm -v "$store-$node:/var/lib/docker" --entrypoint rm "$node_image" -rf /var/lib/docker/swarm
+  done
   for i in 0 1 2; do
     node=${nodes[$i]}
     docker run -d --privileged --name "$(container "$node")" --hostname "$node" --network "$lab" \
       --label "hitcounter.lab=$lab" -p "127.0.0.1:$((port + i)):80" -p "127.0.0.1:$((metrics_port + i)):9090" \
-      -v "$lab-$node:/var/lib/docker" -v "$root/deploy:/lab/deploy:ro" -v "$root/metrics:/lab/metrics:ro" "$node_image" >/dev/null
+      -v "$store-$node:/var/lib/docker" -v "$root/deploy:/lab/deploy:ro" -v "$root/metrics:/lab/metrics:ro" "$node_image" >/dev/null
   done
   for node in "${nodes[@]}"; do wait_until "$node's engine" 60 on "$node" info; done
+  for node in "${nodes[@]}"; do
+    docker exec "$(container "$node")" sh -c 'docker ps -aq | xargs -r docker rm -f; docker volume prune -af; docker network prune -f' >/dev/null
+  done
 
   say "joining the nodes as three managers"
   ip=$(docker inspect --format "{{(index .NetworkSettings.Networks \"$lab\").IPAddress}}" "$(container n1)")
@@ -137,15 +153,35 @@ up() {
   for node in n2 n3; do on "$node" swarm join --token "$token" "$ip:2377" >/dev/null; done
 
   # save | load, not a registry: the nodes get the very images built here, with
-  # no registry image, no insecure-registry setting and no push; one archive,
-  # loaded by the three engines at once.
-  say "loading ${images[*]} onto every node"
-  local archive
-  archive=$(mktemp /tmp/hitcounter-lab-images.XXXXXX.tar)
-  docker save -o "$archive" "${images[@]}"
-  for node in "${nodes[@]}"; do on "$node" load -q <"$archive" >/dev/null & done
-  wait
-  rm -f "$archive"
+  # no registry image, no insecure-registry setting and no push; one archive of
+  # the images some node lacks (a node's store outlives the lab), loaded by the
+  # three engines at once.
+  local archive image id missing=()
+  for image in "${images[@]}"; do
+    id=$(docker image inspect --format '{{.Id}}' "$image")
+    for node in "${nodes[@]}"; do
+      # Held under another lab's name: named for this one.
+      if ! on "$node" tag "$id" "$image" 2>/dev/null; then missing+=("$image"); break; fi
+    done
+  done
+  # What a former lab left that this one does not use goes.
+  local wanted
+  wanted=$(for image in "${images[@]}"; do docker image inspect --format '{{.Id}}' "$image"; done)
+  for node in "${nodes[@]}"; do
+    id=$(on "$node" images -q --no-trunc | sort -u | { grep -vxF "$wanted" || true; })
+    # shellcheck disable=SC2086 # one id per word
+    [ -z "$id" ] || on "$node" rmi -f $id >/dev/null
+  done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    say "loading ${missing[*]} onto every node"
+    archive=$(mktemp /tmp/hitcounter-lab-images.XXXXXX.tar)
+    docker save -o "$archive" "${missing[@]}"
+    for node in "${nodes[@]}"; do on "$node" load -q <"$archive" >/dev/null & done
+    wait
+    rm -f "$archive"
+  else
+    say "every node holds ${images[*]} already"
+  fi
 
   say "deploying deploy/swarm/hitcounter.yml ($workers workers) and deploy/swarm/metrics.yml"
   docker exec -e HTTP_PORT=80 -e METRICS_PORT=9090 -e WORKERS="$workers" -e REGISTRY="$lab" -e TAG=latest "$(container n1)" \
@@ -170,11 +206,16 @@ down() {
   ids=$(docker ps -aq --filter "label=hitcounter.lab=$lab")
   # shellcheck disable=SC2086 # one id per word
   [ -z "$ids" ] || docker rm -f $ids >/dev/null
-  for node in "${nodes[@]}"; do docker volume rm -f "$lab-$node" >/dev/null; done
   docker network rm "$lab" >/dev/null 2>&1 || true
   # The lab's own names for the images (the layers stay, shared with the project's).
   docker image rm "${images[@]:0:2}" >/dev/null 2>&1 || true
-  say "down: no lab node, volume, network or image name is left but the node image ($node_image)"
+  say "down: no lab node, network or image name is left but the node image ($node_image); the nodes' volumes stay (purge removes them)"
+}
+
+purge() {
+  down
+  for node in "${nodes[@]}"; do docker volume rm -f "$store-$node" >/dev/null; done
+  say "purge: the nodes' volumes are removed"
 }
 
 command=${1:-}
@@ -182,6 +223,7 @@ command=${1:-}
 case "$command" in
   up) [ $# -eq 0 ] || die "up takes no arguments"; up ;;
   down) [ $# -eq 0 ] || die "down takes no arguments"; down ;;
+  purge) [ $# -eq 0 ] || die "purge takes no arguments"; purge ;;
   node-image) [ $# -eq 0 ] || die "node-image takes no arguments"; node_image_built ;;
   docker)
     [ $# -ge 1 ] || die "usage: swarm-lab.sh docker NODE ARGS..."

@@ -24,8 +24,12 @@ export class Lab {
       LAB_PORT: String(await freePorts(NODES.length)),
       LAB_METRICS_PORT: String(await freePorts(NODES.length)),
       LAB_WORKERS: String(workers),
-      LAB_NAME: `hitcounter-e2e-lab-${process.pid}`
+      // One name for every run's lab: its nodes' volumes keep the images they
+      // loaded, and its images, built under that compose project, keep their ids.
+      LAB_NAME: 'hitcounter-e2e-lab'
     })
+    // What a run that crashed left of it goes first.
+    await lab.script('down')
     // Its lines say how long each step took, for whoever reads a slow run.
     console.log(await lab.script('up'))
     return lab
