@@ -56,10 +56,10 @@ describe('Kubernetes manifests', () => {
   })
 
   it('kustomization.yaml lists every manifest file, and the overlay builds on the base', async () => {
-    const kustomization = parseAllDocuments(await readFile(`${BASE}/kustomization.yaml`, 'utf8'))[0]!.toJS() as { resources: string[], configMapGenerator: Array<{ files: string[] }> }
+    const kustomization = parseAllDocuments(await readFile(`${BASE}/kustomization.yaml`, 'utf8'))[0]!.toJS() as { resources: string[], configMapGenerator: Array<{ name: string, files?: string[] }> }
     const files = (await readdir(BASE)).filter((file) => file.endsWith('.yaml') && file !== 'kustomization.yaml')
     expect([...kustomization.resources].sort()).toEqual(files.sort())
-    expect(kustomization.configMapGenerator[0]!.files).toEqual(['resolver.conf.template', 'workers.conf.template'])
+    expect(kustomization.configMapGenerator.find((map) => map.name === 'nginx-discovery')?.files).toEqual(['resolver.conf.template', 'workers.conf.template'])
     const overlay = parseAllDocuments(await readFile('deploy/kubernetes/overlays/local/kustomization.yaml', 'utf8'))[0]!.toJS() as { resources: string[] }
     expect(overlay.resources).toEqual(['../../base'])
   })

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os'
 import { Type, type TSchema } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
+import { ID_WINDOW_LIFE_MS } from './id-windows.js'
 
 export interface Config {
   /** Address and port the worker listens on. */
@@ -34,8 +35,8 @@ export const DEFAULT_SCALE_COMMAND = 'docker compose up -d --scale worker=5 --no
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 /** An hour: what a person scaling up and down sees stays, and months of churn do not grow /stats. */
 export const DEFAULT_FOLD_AFTER_MS = 60 * 60 * 1000
-/** The longest an id's window lives (count-hits.lua: 4 windows of 20 s, expired whole; checked by tests/deploy/timing.test.ts). */
-export const FOLD_MIN_MS = 80000
+/** The longest an id's window lives. */
+export const FOLD_MIN_MS = ID_WINDOW_LIFE_MS
 
 // Checked with TypeBox (already the worker's schema library), not a JSON-schema
 // compiler: building one cost about a fifth of a worker's start.

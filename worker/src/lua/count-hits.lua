@@ -18,7 +18,9 @@
 -- Redis's clock, so the script names them itself: fine on one primary, not on a
 -- cluster.)
 -- ARGV: worker, deadline (ms, on Redis's clock), window seconds, window key
--- prefix, recent hits kept, then the hits' ids. Returns {number, worker's count, how} for each hit in turn, flat; nil
+-- prefix, the windows to look in as offsets from the current one ("0,-1,-2,1",
+-- the current first: worker/src/id-windows.ts), recent hits kept, then the
+-- hits' ids. Returns {number, worker's count, how} for each hit in turn, flat; nil
 -- when refused. how: 1 counted by this call; 2 counted before and credited to
 -- this worker already (its own earlier try, whose reply may have been lost, or
 -- the same id earlier in this batch); 0 counted before, credit moved here.
@@ -26,13 +28,12 @@ local clock = redis.call('TIME')
 local now = tonumber(clock[1])
 if now * 1000 + math.floor(tonumber(clock[2]) / 1000) > tonumber(ARGV[2]) then return nil end
 local worker, width, prefix = ARGV[1], tonumber(ARGV[3]), ARGV[4]
-local recentKept = tonumber(ARGV[5])
+local recentKept = tonumber(ARGV[6])
 local window = math.floor(now / width)
 local current = prefix .. window
--- Two windows back, and one ahead: after a failover the primary is another
--- machine, whose clock may be up to a window ahead of or behind the last one's.
-local windows = { current, prefix .. (window - 1), prefix .. (window - 2), prefix .. (window + 1) }
-local ids = { unpack(ARGV, 6) }
+local windows = {}
+for offset in string.gmatch(ARGV[5], '[^,]+') do windows[#windows + 1] = prefix .. (window + tonumber(offset)) end
+local ids = { unpack(ARGV, 7) }
 local found = {}
 for w, key in ipairs(windows) do found[w] = redis.call('HMGET', key, unpack(ids)) end
 local known, where, fresh = {}, {}, {}

@@ -4,6 +4,7 @@ import DataLoader from 'dataloader'
 import { ReplyError, type Result } from 'ioredis'
 import type { FastifyInstance } from 'fastify'
 import { PER_WORKER_KEY, RECENT_KEY, TOTAL_KEY } from '../keys.js'
+import { ID_WINDOW_OFFSETS, ID_WINDOW_PREFIX, ID_WINDOW_SECONDS } from '../id-windows.js'
 import { RECENT_HITS } from './live-view.js'
 import { classify, CounterUnavailableError, measured, unlessAwayTooLong } from '../redis-calls.js'
 
@@ -35,26 +36,13 @@ declare module 'ioredis' {
     /** Null: refused (past the deadline), nothing counted. */
     countHits: (
       totalKey: string, perWorkerKey: string, recentKey: string, worker: string, deadline: number,
-      windowSeconds: number, windowPrefix: string, recentKept: number, ...hitIds: string[]
+      windowSeconds: number, windowPrefix: string, windowOffsets: string, recentKept: number, ...hitIds: string[]
     ) => Result<number[] | null, Context>
   }
 }
 
 export { PER_WORKER_KEY, TOTAL_KEY } from '../keys.js'
-/**
- * The hits' ids are remembered in one hash per window of this many seconds
- * (Redis's clock), field = id, value = "number worker". A try looks in the
- * current window, the two before and the one after, so an id is found for at
- * least 2 windows (40 s) after it was counted: longer than all the tries of one
- * hit can span (nginx's two passes over the workers, web/tries.conf, then at
- * most REDIS_TIMEOUT_MS of the last try: 9.5 s on Swarm;
- * tests/deploy/timing.test.ts checks it), less any difference between the
- * clocks of two primaries a failover went between.
- */
-export const ID_WINDOW_SECONDS = 20
-const ID_WINDOW_PREFIX = 'hits:ids:'
-/** Where the ids counted in the window that holds `unixSeconds` are kept; the hash goes 4 windows after it began. */
-export const idWindowKey = (unixSeconds: number): string => `${ID_WINDOW_PREFIX}${Math.floor(unixSeconds / ID_WINDOW_SECONDS)}`
+export { ID_WINDOW_SECONDS, idWindowKey } from '../id-windows.js'
 /** At most this many hits in one script call, so one call never holds Redis long. */
 export const MAX_HITS_PER_CALL = 64
 /** Pause before trying a batch again after a lost connection or a refusal that may pass (a failover under way). */
@@ -125,7 +113,7 @@ async function counterPlugin (app: FastifyInstance, opts: CounterOptions): Promi
     hitIds: readonly string[], deadline: number, budgetEnds: number, earlierTryMayHaveRun: boolean, reported: Set<string>
   ): Promise<CountedHit[]> => {
     const reply = await measured(app, 'count_hits', app.redis.countHits(
-      TOTAL_KEY, PER_WORKER_KEY, RECENT_KEY, opts.hostname, deadline, ID_WINDOW_SECONDS, ID_WINDOW_PREFIX, RECENT_HITS, ...hitIds
+      TOTAL_KEY, PER_WORKER_KEY, RECENT_KEY, opts.hostname, deadline, ID_WINDOW_SECONDS, ID_WINDOW_PREFIX, ID_WINDOW_OFFSETS.join(','), RECENT_HITS, ...hitIds
     ))
     if (reply === null) {
       metrics.redisErrors.inc({ call: 'count_hits', kind: 'late' })
