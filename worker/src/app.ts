@@ -16,6 +16,7 @@ import assetRoutes from './routes/assets.js'
 import metricsRoutes from './routes/metrics.js'
 import { OneLinePerRequest } from './request-log.js'
 import { sendError } from './errors.js'
+import { BODY_LIMIT_KB } from './limits.js'
 
 const REQUEST_ID = /^[A-Za-z0-9_-]{1,64}$/
 
@@ -60,8 +61,7 @@ export async function buildApp (config: AppConfig, options: AppOptions = {}): Pr
       return typeof id === 'string' && REQUEST_ID.test(id) ? id : randomUUID()
     },
     logController: new OneLinePerRequest(),
-    // Nothing here takes a body; a large one is refused before it is read whole.
-    bodyLimit: 16 * 1024,
+    bodyLimit: BODY_LIMIT_KB * 1024,
     // While closing, requests still arriving on open connections are served
     // (and answered with Connection: close), not refused with 503: nginx retries
     // a worker's 503 nowhere now, since a 503 means Redis, which all workers share.

@@ -14,7 +14,8 @@ import { escapeHtml } from './html.js'
 export const RETRY_AFTER_SECONDS = 1
 
 /** Answers that may pass by themselves: they carry Retry-After, and their page reloads. */
-export const isPassing = (statusCode: number): boolean => statusCode === 502 || statusCode === 503 || statusCode === 504
+export const PASSING_STATUSES: readonly number[] = [502, 503, 504]
+export const isPassing = (statusCode: number): boolean => PASSING_STATUSES.includes(statusCode)
 
 /** The error page has no script and only its own inline style. */
 export const ERROR_PAGE_POLICY = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"

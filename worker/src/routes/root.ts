@@ -2,8 +2,10 @@ import type { FastifyInstance } from 'fastify'
 import { renderHitPage } from '../page.js'
 import { ErrorReplySchema, HitReplySchema, type HitReply } from '../schemas.js'
 import { sendError } from '../errors.js'
+import { ALLOWED_METHODS, KNOWN_METHODS } from '../limits.js'
 
-const ALLOWED = 'GET, HEAD'
+const ALLOWED = ALLOWED_METHODS.join(', ')
+const REFUSED = KNOWN_METHODS.filter((method) => !(ALLOWED_METHODS as readonly string[]).includes(method))
 // The page runs only its own script and style, and talks only to its own origin.
 const PAGE_POLICY = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
@@ -32,7 +34,7 @@ export default async function rootRoutes (app: FastifyInstance, opts: { hostname
 
   // Answered before any body is read, so a POST with an odd body still gets 405.
   app.route({
-    method: ['POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
+    method: REFUSED,
     url: '/',
     onRequest: async (request, reply) => {
       await sendError(request, reply.header('allow', ALLOWED), 405, `${request.method} is not allowed on /; use ${ALLOWED}`)
