@@ -14,6 +14,13 @@ export interface HitView {
   scaleCommand: string
 }
 
+/**
+ * The table's hits/s is each worker's average over this many seconds: one
+ * second is too short at a person's pace (a reload every 1.5 s over 3 workers
+ * leaves most seconds at 0 for each), ten reads steadily.
+ */
+export const RATE_SECONDS = 10
+
 /** The recent hits, newest first: one item per hit, its number and the worker that served it ("7 1f35fa9d5b61"). */
 export function renderRecentHits (stats: StatsReply): string {
   return stats.recent.map(({ hostname, hits }) => {
@@ -31,7 +38,7 @@ export function renderRecentHits (stats: StatsReply): string {
 export function renderHitPage ({ hostname, hits, colourSlot, stats, history, scaleCommand }: HitView): string {
   const host = escapeHtml(hostname)
   return `<!doctype html>
-<html lang="en" data-colours="${WORKER_COLOURS.length}" data-marks="${WORKER_MARKS.length}">
+<html lang="en" data-colours="${WORKER_COLOURS.length}" data-marks="${WORKER_MARKS.length}" data-rate-seconds="${RATE_SECONDS}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -66,11 +73,11 @@ export function renderHitPage ({ hostname, hits, colourSlot, stats, history, sca
     <h2 id="panel-title"><span id="serving" data-testid="serving">–</span> <span id="serving-noun">workers</span> serving · <span id="total">–</span> hits in all</h2>
     <figure class="chart">
       <svg id="chart" viewBox="0 0 600 200" preserveAspectRatio="none" role="img" aria-labelledby="chart-caption"></svg>
-      <figcaption id="chart-caption">Hits per second, per worker, over the last minute (<span id="chart-top">0</span> hits/s at the top<span id="chart-others"></span>). The table below has the same figures.</figcaption>
+      <figcaption id="chart-caption">Hits per second, per worker, each second of the last minute (<span id="chart-top">0</span> hits/s at the top<span id="chart-others"></span>). The table below gives each worker's average over the last ${RATE_SECONDS} s.</figcaption>
     </figure>
     <table id="rates">
       <caption>Serving workers: hits per second now, and in all</caption>
-      <thead><tr><th scope="col">worker</th><th scope="col">hits/s</th><th scope="col">hits in all</th></tr></thead>
+      <thead><tr><th scope="col">worker</th><th scope="col">hits/s, last ${RATE_SECONDS} s</th><th scope="col">hits in all</th></tr></thead>
       <tbody></tbody>
     </table>
     <h3>Last hits were served by <span class="muted">(anyone's: this page's, other browsers', curl's)</span></h3>

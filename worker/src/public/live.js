@@ -12,6 +12,8 @@ const POLL_MS = 1000
 const WINDOW = 60
 /** How long a worker that left stays on view, at zero, fading. */
 const FADE_MS = 4000
+/** Seconds the table's hits/s is averaged over (worker/src/page.ts; the page says). */
+const RATE_SECONDS = Number(document.documentElement.dataset.rateSeconds)
 /** The most lines the chart draws one by one; beyond, the quieter workers share one band. */
 const MAX_LINES = 12
 /** How many colours and marks /colours.css has (worker/src/colours.ts; the page says). */
@@ -50,6 +52,9 @@ const chart = byId('chart')
 const rows = /** @type {HTMLTableSectionElement} */ (byId('rates').querySelector('tbody'))
 const toggle = /** @type {HTMLButtonElement} */ (byId('keep-hitting'))
 const rate = /** @type {HTMLSelectElement} */ (byId('rate'))
+
+/** A worker's hits per second over the last RATE_SECONDS, as its row shows it. */
+const recentRate = (/** @type {Worker} */ worker) => (worker.rates.slice(-RATE_SECONDS).reduce((sum, value) => sum + value, 0) / RATE_SECONDS).toFixed(1)
 
 /** Shows this page's own hit: name, number and colour change together. */
 function showHit (/** @type {string} */ hostname, /** @type {number} */ hits, /** @type {number | null} */ slot) {
@@ -140,7 +145,7 @@ function update (/** @type {Stats} */ stats) {
     worker.row.className = `${state} ${colourClass(worker.slot)}`
     worker.line.setAttribute('class', `${state} ${colourClass(worker.slot)}`)
     const cells = worker.row.querySelectorAll('td')
-    cells[0].textContent = (worker.rates.at(-1) ?? 0).toFixed(1)
+    cells[0].textContent = recentRate(worker)
     cells[1].textContent = String(stats.workers[name] ?? 0)
   }
   previous = stats
@@ -257,7 +262,7 @@ function start () {
   const offset = WINDOW - history.seconds.length
   for (const [name, worker] of workers) {
     history.seconds.forEach((second, i) => { if (i + offset >= 0) worker.rates[i + offset] = second[name] ?? 0 })
-    worker.row.querySelectorAll('td')[0].textContent = (worker.rates.at(-1) ?? 0).toFixed(1)
+    worker.row.querySelectorAll('td')[0].textContent = recentRate(worker)
   }
   draw()
   showHit(hit.dataset.hostname ?? '', Number(hit.dataset.hits), hit.dataset.slot === '' ? null : Number(hit.dataset.slot))
