@@ -1,7 +1,7 @@
 // Sending hits through the load balancer and reading its counts: the balance
 // check (hitcounter-check) is built on these, and the tests and benchmark use them.
 import { Value } from '@sinclair/typebox/value'
-import { ErrorReplySchema, StatsReplySchema, type StatsReply } from '../worker/src/schemas.js'
+import { ErrorReplySchema, StatsReplySchema, type StatsReply } from '../worker/src/http/schemas.js'
 import { backendOf, DEFAULT_SERVED_BY, parseServedBy, type ServedBy } from './served-by.js'
 
 /**

@@ -2,8 +2,8 @@
 // forms (the JSON ErrorReply, the HTML page) made by the worker's own functions.
 // web/Dockerfile writes them into the image (write-web-errors.ts), and
 // web/nginx.conf serves them by the client's Accept header.
-import { ERROR_PAGE_POLICY, errorReply, PASSING_STATUSES, renderErrorPage, RETRY_AFTER_SECONDS } from '../worker/src/errors.js'
-import { ALLOWED_METHODS, BODY_LIMIT_KB, HEADER_LINE_LIMIT_KB, KNOWN_METHODS } from '../worker/src/limits.js'
+import { ERROR_PAGE_POLICY, errorReply, PASSING_STATUSES, renderErrorPage, RETRY_AFTER_SECONDS } from '../worker/src/http/errors.js'
+import { ALLOWED_METHODS, BODY_LIMIT_KB, HEADER_LINE_LIMIT_KB, KNOWN_METHODS } from '../worker/src/http/limits.js'
 
 /** Each status nginx may answer by itself (494, a header too large, is sent as 400), with its message. */
 export const NGINX_ERRORS: ReadonlyArray<readonly [status: number, message: string]> = [
@@ -30,12 +30,12 @@ export function webErrorFiles (): Map<string, string> {
 }
 
 /**
- * nginx's lines for the limits the workers keep (worker/src/limits.ts, errors.ts),
+ * nginx's lines for the limits the workers keep (worker/src/http/limits.ts, errors.ts),
  * included at http level by web/nginx.conf: the known methods, the Allow header
  * of a 405, Retry-After on answers that may pass, the body and header sizes.
  */
 export function limitsConf (): string {
-  return `# Made by tools/web-errors.ts from worker/src/limits.ts and errors.ts.
+  return `# Made by tools/web-errors.ts from worker/src/http/limits.ts and errors.ts.
 map $request_method $known_method {
   default 0;
   ~^(${KNOWN_METHODS.join('|')})$ 1;
@@ -55,5 +55,5 @@ large_client_header_buffers 4 ${HEADER_LINE_LIMIT_KB}k;
 
 /** The nginx include that gives nginx's error answers the workers' error pages' Content-Security-Policy. */
 export function errorPagePolicyConf (): string {
-  return `# Made by tools/web-errors.ts from worker/src/errors.ts: the workers' error pages' policy.\nadd_header Content-Security-Policy "${ERROR_PAGE_POLICY}" always;\n`
+  return `# Made by tools/web-errors.ts from worker/src/http/errors.ts: the workers' error pages' policy.\nadd_header Content-Security-Policy "${ERROR_PAGE_POLICY}" always;\n`
 }

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { describe, expect, it } from 'vitest'
 import { parseAllDocuments } from 'yaml'
-import { ID_REMEMBERED_MS } from '../../worker/src/id-windows.js'
+import { ID_REMEMBERED_MS } from '../../worker/src/counter/id-windows.js'
 import { answerMs, composeBudget, composeEnvironments, kubernetesBudget, nginxTries, spanMs, type Tries } from '../support/timing.js'
 
 // The timing contract that "counted exactly once" rests on. Each deployment

@@ -3,7 +3,7 @@ import { HIT_BUDGET_MS, Stack } from '../support/stack.js'
 import type { HitOutcome } from '../../tools/hits.js'
 import { waitFor } from '../support/wait.js'
 import { expectCountedOnce } from '../support/exact.js'
-import { RECONNECT_DELAY_MAX_MS } from '../../worker/src/plugins/redis.js'
+import { RECONNECT_DELAY_MAX_MS } from '../../worker/src/redis/client.js'
 
 // Redis killed, stopped, and the whole stack taken down, under load through
 // nginx (8 clients): what was answered is what was counted. Redis's data is on

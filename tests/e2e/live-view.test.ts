@@ -111,7 +111,7 @@ const chartPeak = async (): Promise<number> => await page.locator('#chart polyli
   Math.max(0, ...lines.flatMap((line) => (line.getAttribute('points') ?? '').split(' ').map((point) => 200 - Number(point.split(',')[1] ?? 200)))))
 
 describe('the page tells the story, whoever hits', () => {
-  it('3 workers, 10 reloads 1.5 s apart: any 3 in a row show 3 different hosts; the recent hits list the last 8 in order; the chart, and every worker's hits/s on first paint, show their rates', async () => {
+  it('3 workers, 10 reloads 1.5 s apart: any 3 in a row show 3 different hosts; the recent hits list the last 8 in order; the chart, and every worker\'s hits/s on first paint, show their rates', async () => {
     const running = await stack.scaleTo(3)
     const shown = await reloads(10, 1500)
     const hosts = shown.map(([host]) => host)

@@ -6,7 +6,7 @@ import { waitFor } from '../support/wait.js'
 import { launchChromium } from '../support/browser.js'
 import { firstRepeat } from '../../tools/balance.js'
 import type { HitOutcome, Load } from '../../tools/hits.js'
-import type { StatsReply } from '../../worker/src/schemas.js'
+import type { StatsReply } from '../../worker/src/http/schemas.js'
 
 // deploy/swarm/hitcounter.yml on the three-node lab (scripts/swarm-lab.sh): three
 // Docker Engines, each in a container of this machine, joined as three managers.

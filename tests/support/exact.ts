@@ -1,6 +1,6 @@
 import { expect } from 'vitest'
 import type { HitOutcome } from '../../tools/hits.js'
-import type { StatsReply } from '../../worker/src/schemas.js'
+import type { StatsReply } from '../../worker/src/http/schemas.js'
 
 /** The answers of a load, and the counter read before and after it. */
 export interface Run { answers: HitOutcome[], before: StatsReply, after: StatsReply }

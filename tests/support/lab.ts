@@ -6,7 +6,7 @@ import { eachServes, sh } from './stack.js'
 import { PrometheusApi } from './prometheus.js'
 import { answerMs, composeBudget, nginxTries } from './timing.js'
 import { hit, Load, readStats, type HitOutcome } from '../../tools/hits.js'
-import type { StatsReply } from '../../worker/src/schemas.js'
+import type { StatsReply } from '../../worker/src/http/schemas.js'
 
 export const NODES = ['n1', 'n2', 'n3'] as const
 /** After a node is lost, every hit through a surviving entry is answered within this: the Swarm stack's longest wait (tests/support/timing.ts). */

@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { freePort, waitFor } from './wait.js'
 import { hit, Load, readStats, type HitOutcome } from '../../tools/hits.js'
-import type { StatsReply } from '../../worker/src/schemas.js'
+import type { StatsReply } from '../../worker/src/http/schemas.js'
 import { composeBudget } from './timing.js'
 
 const run = promisify(execFile)

@@ -2,9 +2,9 @@ import { readFile } from 'node:fs/promises'
 import { describe, expect, it } from 'vitest'
 import { Value } from '@sinclair/typebox/value'
 import { errorPagePolicyConf, limitsConf, NGINX_ERRORS, webErrorFiles } from '../../tools/web-errors.js'
-import { ERROR_PAGE_POLICY, PASSING_STATUSES, RETRY_AFTER_SECONDS } from '../../worker/src/errors.js'
-import { ALLOWED_METHODS, BODY_LIMIT_KB, HEADER_LINE_LIMIT_KB, KNOWN_METHODS } from '../../worker/src/limits.js'
-import { ErrorReplySchema } from '../../worker/src/schemas.js'
+import { ERROR_PAGE_POLICY, PASSING_STATUSES, RETRY_AFTER_SECONDS } from '../../worker/src/http/errors.js'
+import { ALLOWED_METHODS, BODY_LIMIT_KB, HEADER_LINE_LIMIT_KB, KNOWN_METHODS } from '../../worker/src/http/limits.js'
+import { ErrorReplySchema } from '../../worker/src/http/schemas.js'
 
 // nginx's error answers are files made from one list; these tests keep nginx's config in step with it.
 describe("nginx's error files", () => {
@@ -36,7 +36,7 @@ describe("nginx's error files", () => {
     expect(await readFile('web/Dockerfile', 'utf8')).toMatch(/write-web-errors\.js \/errors \/error-page-policy\.conf \/limits\.conf[\s\S]*COPY --from=errors \/error-page-policy\.conf \/limits\.conf \/etc\/nginx\//)
   })
 
-  it('nginx keeps the workers\' limits from one include made from worker/src/limits.ts, and states none itself', async () => {
+  it('nginx keeps the workers\' limits from one include made from worker/src/http/limits.ts, and states none itself', async () => {
     const conf = limitsConf()
     const methods = new RegExp(/~\^\((.*)\)\$ 1;/.source).exec(conf)?.[1]?.split('|')
     expect(methods).toEqual([...KNOWN_METHODS])

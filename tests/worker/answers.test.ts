@@ -3,11 +3,12 @@ import type { FastifyInstance } from 'fastify'
 import type { RedisServer } from '../support/redis-server.js'
 import { BROWSER_ACCEPT, buildReadyApp, startAppWithRedis } from '../support/app.js'
 import { waitFor } from '../support/wait.js'
-import type { HistoryReply, StatsReply } from '../../worker/src/schemas.js'
-import { HISTORY_LAG_SECONDS, HISTORY_SECONDS, RECENT_HITS } from '../../worker/src/plugins/live-view.js'
-import { WORKER_COLOURS, WORKER_MARKS } from '../../worker/src/colours.js'
+import type { HistoryReply, StatsReply } from '../../worker/src/http/schemas.js'
+import { HISTORY_LAG_SECONDS, HISTORY_SECONDS } from '../../worker/src/live-view/history.js'
+import { WORKER_COLOURS, WORKER_MARKS } from '../../worker/src/live-view/colours.js'
+import { RATE_SECONDS } from '../../worker/src/live-view/page.js'
 import { DEFAULT_SCALE_COMMAND } from '../../worker/src/config.js'
-import { TOTAL_KEY } from '../../worker/src/keys.js'
+import { RECENT_HITS, TOTAL_KEY } from '../../worker/src/redis/keys.js'
 
 let redis: RedisServer
 let app: FastifyInstance
@@ -136,12 +137,13 @@ describe('requests that must not count', () => {
 })
 
 describe('the workers\' colours', () => {
-  it('/colours.css has one class per colour, the page links it and tells its script how many there are', async () => {
+  it('/colours.css has one class per colour, the page links it and tells its script how many there are, and how many seconds a rate spans', async () => {
     const css = await app.inject('/colours.css')
     expect(css.headers['content-type']).toBe('text/css; charset=utf-8')
     WORKER_COLOURS.forEach((colour, slot) => { expect(css.body).toContain(`.slot-${slot} { --worker: ${colour}; }`) })
     const page = await app.inject({ url: '/', headers: { accept: BROWSER_ACCEPT } })
-    expect(page.body).toContain(`<html lang="en" data-colours="${WORKER_COLOURS.length}" data-marks="${WORKER_MARKS.length}">`)
+    expect(page.body).toContain(`<html lang="en" data-colours="${WORKER_COLOURS.length}" data-marks="${WORKER_MARKS.length}" data-rate-seconds="${RATE_SECONDS}">`)
+    expect(page.body).toContain(`<th scope="col">hits/s, last ${RATE_SECONDS} s</th>`)
     expect(page.body).toContain('<link rel="stylesheet" href="/colours.css">')
   })
 })

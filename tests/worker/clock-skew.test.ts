@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { RedisServer } from '../support/redis-server.js'
 import { waitFor } from '../support/wait.js'
 import { WorkerProcess } from '../support/worker-process.js'
-import type { HitReply, StatsReply } from '../../worker/src/schemas.js'
-import { TOTAL_KEY } from '../../worker/src/keys.js'
+import type { HitReply, StatsReply } from '../../worker/src/http/schemas.js'
+import { TOTAL_KEY } from '../../worker/src/redis/keys.js'
 
 // Two real worker processes whose clocks are 5 s behind and 5 s ahead of
 // Redis's (libfaketime, from Debian's faketime package), on one real Redis:

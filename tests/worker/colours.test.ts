@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { describe, expect, it } from 'vitest'
-import { colourClass, coloursCss, UNKNOWN_COLOUR, WORKER_COLOURS, WORKER_MARKS } from '../../worker/src/colours.js'
+import { colourClass, coloursCss, UNKNOWN_COLOUR, WORKER_COLOURS, WORKER_MARKS } from '../../worker/src/live-view/colours.js'
 
 /** WCAG's contrast ratio of white text on `hex`. */
 function contrastWithWhite (hex: string): number {
@@ -11,7 +11,7 @@ function contrastWithWhite (hex: string): number {
   return 1.05 / (0.2126 * r! + 0.7152 * g! + 0.0722 * b! + 0.05)
 }
 
-describe('the workers\' colours, declared once (worker/src/colours.ts)', () => {
+describe('the workers\' colours, declared once (worker/src/live-view/colours.ts)', () => {
   it.each([...WORKER_COLOURS, UNKNOWN_COLOUR])('%s carries white text at 4.5:1 or more', (colour) => {
     expect(contrastWithWhite(colour)).toBeGreaterThanOrEqual(4.5)
   })

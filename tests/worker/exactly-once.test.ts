@@ -3,8 +3,10 @@ import type { FastifyInstance } from 'fastify'
 import { RedisServer } from '../support/redis-server.js'
 import { buildApp } from '../../worker/src/app.js'
 import { buildReadyApp } from '../support/app.js'
-import { ID_WINDOW_SECONDS, idWindowKey, MAX_HITS_PER_CALL, PER_WORKER_KEY, TOTAL_KEY } from '../../worker/src/plugins/counter.js'
-import type { HitReply, StatsReply } from '../../worker/src/schemas.js'
+import { MAX_HITS_PER_CALL } from '../../worker/src/counter/plugin.js'
+import { ID_WINDOW_SECONDS, idWindowKey } from '../../worker/src/counter/id-windows.js'
+import { PER_WORKER_KEY, TOTAL_KEY } from '../../worker/src/redis/keys.js'
+import type { HitReply, StatsReply } from '../../worker/src/http/schemas.js'
 
 // Two workers on one real Redis, as nginx sees them: every try of one hit
 // carries the same X-Request-Id, and it must be counted once.

@@ -5,8 +5,8 @@ import { ReplyDroppingProxy } from '../support/reply-dropping-proxy.js'
 import { buildReadyApp } from '../support/app.js'
 import { waitFor } from '../support/wait.js'
 import { parseSamples, total, type Sample } from '../support/prometheus.js'
-import { UNMATCHED_ROUTE } from '../../worker/src/plugins/metrics.js'
-import type { StatsReply } from '../../worker/src/schemas.js'
+import { UNMATCHED_ROUTE } from '../../worker/src/metrics/plugin.js'
+import type { StatsReply } from '../../worker/src/http/schemas.js'
 
 // Two workers on one real Redis, and a third whose Redis connection can lose a
 // reply: what each says at /metrics must add up to the counter, exactly.

@@ -2,8 +2,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest'
 import type { FastifyInstance } from 'fastify'
 import { RedisServer } from '../support/redis-server.js'
 import { buildReadyApp } from '../support/app.js'
-import type { HitReply, StatsReply } from '../../worker/src/schemas.js'
-import { EARLIER_WORKERS, PER_WORKER_KEY, SEEN_KEY, TOTAL_KEY } from '../../worker/src/keys.js'
+import type { HitReply, StatsReply } from '../../worker/src/http/schemas.js'
+import { EARLIER_WORKERS, PER_WORKER_KEY, SEEN_KEY, TOTAL_KEY } from '../../worker/src/redis/keys.js'
 import { DEFAULT_FOLD_AFTER_MS, FOLD_MIN_MS } from '../../worker/src/config.js'
 
 // Which workers serve now, and their colours, as the live view reads them.

@@ -5,8 +5,8 @@ import { ReplyDroppingProxy } from '../support/reply-dropping-proxy.js'
 import { waitFor } from '../support/wait.js'
 import { BROWSER_ACCEPT } from '../support/app.js'
 import { parseSamples, total } from '../support/prometheus.js'
-import { RETRY_AFTER_SECONDS } from '../../worker/src/errors.js'
-import { RETRY_PAUSE_MS } from '../../worker/src/plugins/counter.js'
+import { RETRY_AFTER_SECONDS } from '../../worker/src/http/errors.js'
+import { RETRY_PAUSE_MS } from '../../worker/src/counter/batch.js'
 
 /** REDIS_TIMEOUT_MS of the workers whose timing is checked: how long a hit may wait for Redis. */
 const BUDGET_MS = 500

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { ReplyError } from 'ioredis'
-import { classify, CounterUnavailableError } from '../../worker/src/redis-calls.js'
-import { decodeCountReply } from '../../worker/src/plugins/counter.js'
+import { classify, CounterUnavailableError } from '../../worker/src/redis/calls.js'
+import { decodeCountReply } from '../../worker/src/counter/count-hits.js'
 
 // The one table of how a Redis call fails (its metric's kind, tried again or
 // not, the client's answer), and the typed reading of the count script's reply.

@@ -5,8 +5,9 @@ import { buildReadyApp } from '../support/app.js'
 import { ReplyDroppingProxy } from '../support/reply-dropping-proxy.js'
 import { parseSamples, total as sampleTotal } from '../support/prometheus.js'
 import { waitFor } from '../support/wait.js'
-import { deadlineMarginMs, TOTAL_KEY } from '../../worker/src/plugins/counter.js'
-import type { HitReply } from '../../worker/src/schemas.js'
+import { deadlineMarginMs } from '../../worker/src/counter/batch.js'
+import { TOTAL_KEY } from '../../worker/src/redis/keys.js'
+import type { HitReply } from '../../worker/src/http/schemas.js'
 
 // A primary with a real replica, configured as the Swarm stack's (a write needs
 // a replica that answered within the last second), and a worker that answers a

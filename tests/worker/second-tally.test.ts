@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { SecondTally } from '../../worker/src/second-tally.js'
+import { SecondTally } from '../../worker/src/live-view/second-tally.js'
 
 type Entries = Array<[second: number, hits: number]>
 

@@ -4,8 +4,8 @@ import { RedisServer } from '../support/redis-server.js'
 import { buildReadyApp } from '../support/app.js'
 import { waitFor } from '../support/wait.js'
 import { Sentinel } from '../support/sentinel.js'
-import type { HitReply } from '../../worker/src/schemas.js'
-import { TOTAL_KEY } from '../../worker/src/keys.js'
+import type { HitReply } from '../../worker/src/http/schemas.js'
+import { TOTAL_KEY } from '../../worker/src/redis/keys.js'
 
 // A real primary, two real replicas and a real Redis Sentinel watching them, as
 // in the Swarm stack (there three sentinels): the worker finds the primary

@@ -1,22 +1,27 @@
+// The worker, a room per concern, each importing only from the rooms before it
+// so that none depends on another in a circle: http/ (what every answer shares),
+// metrics/, redis/ (the client, its clock, how calls fail, the keys),
+// live-view/ (the page, /stats, presence, the per-second history) and counter/
+// (a hit: GET /, its batches, count-hits.lua). This file puts them together.
 import { randomUUID } from 'node:crypto'
 import { pino } from 'pino'
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify'
 import accepts from '@fastify/accepts'
 import { DEFAULT_FOLD_AFTER_MS, DEFAULT_SCALE_COMMAND, type Config } from './config.js'
-import drain from './plugins/drain.js'
-import redis from './plugins/redis.js'
-import liveView from './plugins/live-view.js'
-import counter from './plugins/counter.js'
-import presence from './plugins/presence.js'
-import metrics from './plugins/metrics.js'
-import rootRoutes from './routes/root.js'
-import statsRoutes from './routes/stats.js'
-import healthRoutes from './routes/health.js'
-import assetRoutes from './routes/assets.js'
-import metricsRoutes from './routes/metrics.js'
-import { OneLinePerRequest } from './request-log.js'
-import { sendError } from './errors.js'
-import { BODY_LIMIT_KB } from './limits.js'
+import drain from './http/drain.js'
+import healthRoutes from './http/health-routes.js'
+import { OneLinePerRequest } from './http/request-log.js'
+import { sendError } from './http/errors.js'
+import { BODY_LIMIT_KB } from './http/limits.js'
+import metrics from './metrics/plugin.js'
+import metricsRoutes from './metrics/metrics-routes.js'
+import redis from './redis/plugin.js'
+import liveView from './live-view/plugin.js'
+import presence from './live-view/presence.js'
+import statsRoutes from './live-view/stats-routes.js'
+import assetRoutes from './live-view/asset-routes.js'
+import counter from './counter/plugin.js'
+import hitRoutes from './counter/hit-routes.js'
 
 const REQUEST_ID = /^[A-Za-z0-9_-]{1,64}$/
 
@@ -38,13 +43,9 @@ export interface AppOptions {
   processMetrics?: boolean
 }
 
-/**
- * Builds the worker without listening, so tests can build it, call it, close it.
- * `server.ts` is the entry that listens and handles signals.
- */
-export async function buildApp (config: AppConfig, options: AppOptions = {}): Promise<FastifyInstance> {
+/** The Fastify instance: its log, request ids and limits, and the header that names the worker in every answer. */
+function createServer (config: AppConfig): FastifyInstance {
   const hostname = config.HOSTNAME
-  const node = config.NODE_NAME ?? 'local'
   const logs = logDestination()
   const app = Fastify({
     logger: {
@@ -72,7 +73,11 @@ export async function buildApp (config: AppConfig, options: AppOptions = {}): Pr
   app.addHook('onRequest', async (_request, reply) => {
     reply.header('x-served-by', hostname)
   })
+  return app
+}
 
+/** Every error, and every address no route has, answered in the form the client asked for (http/errors.ts). */
+function answerErrors (app: FastifyInstance): void {
   app.setErrorHandler(async (err: FastifyError, request, reply) => {
     const statusCode = err.statusCode !== undefined && err.statusCode >= 400 ? err.statusCode : 500
     if (statusCode >= 500) {
@@ -83,7 +88,12 @@ export async function buildApp (config: AppConfig, options: AppOptions = {}): Pr
     return await sendError(request, reply, statusCode, statusCode === 500 ? 'internal error' : err.message)
   })
   app.setNotFoundHandler(async (request, reply) => await sendError(request, reply, 404, `no route for ${request.method} ${request.url}`))
+}
 
+/** The rooms' plugins, each after those it uses: metrics and Redis first, the counter after the live view it reports to. */
+async function registerPlugins (app: FastifyInstance, config: AppConfig, options: AppOptions): Promise<void> {
+  const hostname = config.HOSTNAME
+  const node = config.NODE_NAME ?? 'local'
   await app.register(accepts)
   await app.register(metrics, { hostname, node, processMetrics: options.processMetrics ?? false })
   await app.register(drain)
@@ -96,10 +106,25 @@ export async function buildApp (config: AppConfig, options: AppOptions = {}): Pr
   await app.register(liveView, { hostname, timeoutMs: config.REDIS_TIMEOUT_MS })
   await app.register(counter, { hostname, timeoutMs: config.REDIS_TIMEOUT_MS, minReplicas: config.REDIS_MIN_REPLICAS ?? 0 })
   await app.register(presence, { hostname, node, foldAfterMs: config.FOLD_AFTER_MS ?? DEFAULT_FOLD_AFTER_MS })
-  await app.register(rootRoutes, { hostname, scaleCommand: config.SCALE_COMMAND ?? DEFAULT_SCALE_COMMAND })
+}
+
+/** The routes: `/` (a hit), then what the live view, the health checks and Prometheus read. */
+async function registerRoutes (app: FastifyInstance, config: AppConfig): Promise<void> {
+  await app.register(hitRoutes, { hostname: config.HOSTNAME, scaleCommand: config.SCALE_COMMAND ?? DEFAULT_SCALE_COMMAND })
   await app.register(statsRoutes)
   await app.register(healthRoutes)
   await app.register(assetRoutes)
   await app.register(metricsRoutes)
+}
+
+/**
+ * Builds the worker without listening, so tests can build it, call it, close it.
+ * `server.ts` is the entry that listens and handles signals.
+ */
+export async function buildApp (config: AppConfig, options: AppOptions = {}): Promise<FastifyInstance> {
+  const app = createServer(config)
+  answerErrors(app)
+  await registerPlugins(app, config, options)
+  await registerRoutes(app, config)
   return app
 }

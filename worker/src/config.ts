@@ -1,7 +1,7 @@
 import { hostname } from 'node:os'
 import { Type, type TSchema } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
-import { ID_WINDOW_LIFE_MS } from './id-windows.js'
+import { ID_WINDOW_LIFE_MS } from './counter/id-windows.js'
 
 export interface Config {
   /** Address and port the worker listens on. */

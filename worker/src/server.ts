@@ -18,7 +18,7 @@ closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS }, async ({ signal, err }) => {
   if (err !== undefined) app.log.error({ reason: err.message, errorName: err.name }, 'shutting down after an error')
   else app.log.info({ signal }, 'shutting down: draining requests')
   // The listener closes (nginx sends new hits to the others); requests still arriving on open connections are
-  // served with Connection: close (app.ts, drain.ts), in-flight ones finish; Redis closes last.
+  // served with Connection: close (app.ts, http/drain.ts), in-flight ones finish; Redis closes last.
   await app.close()
   app.log.info('shut down')
 })

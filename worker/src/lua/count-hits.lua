@@ -13,13 +13,13 @@
 -- - The live view's recent hits are kept beside the count, bounded: the most
 --   recent ("number worker", newest first, whoever sent them) in a capped list.
 --   (Each second's hits per worker, the live view's chart, each worker writes
---   itself once a second: counter.ts, SecondTally.)
+--   itself once a second: live-view/history.ts, SecondTally.)
 -- KEYS: total, per-worker hash, recent hits list. (The windows' keys come from
 -- Redis's clock, so the script names them itself: fine on one primary, not on a
 -- cluster.)
 -- ARGV: worker, deadline (ms, on Redis's clock), window seconds, window key
 -- prefix, the windows to look in as offsets from the current one ("0,-1,-2,1",
--- the current first: worker/src/id-windows.ts), recent hits kept, then the
+-- the current first: worker/src/counter/id-windows.ts), recent hits kept, then the
 -- hits' ids. Returns {number, worker's count, how} for each hit in turn, flat; nil
 -- when refused. how: 1 counted by this call; 2 counted before and credited to
 -- this worker already (its own earlier try, whose reply may have been lost, or

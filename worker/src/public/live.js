@@ -12,11 +12,11 @@ const POLL_MS = 1000
 const WINDOW = 60
 /** How long a worker that left stays on view, at zero, fading. */
 const FADE_MS = 4000
-/** Seconds the table's hits/s is averaged over (worker/src/page.ts; the page says). */
+/** Seconds the table's hits/s is averaged over (worker/src/live-view/page.ts; the page says). */
 const RATE_SECONDS = Number(document.documentElement.dataset.rateSeconds)
 /** The most lines the chart draws one by one; beyond, the quieter workers share one band. */
 const MAX_LINES = 12
-/** How many colours and marks /colours.css has (worker/src/colours.ts; the page says). */
+/** How many colours and marks /colours.css has (worker/src/live-view/colours.ts; the page says). */
 const COLOURS = Number(document.documentElement.dataset.colours)
 const MARKS = Number(document.documentElement.dataset.marks)
 const SVG = 'http://www.w3.org/2000/svg'
@@ -54,7 +54,8 @@ const toggle = /** @type {HTMLButtonElement} */ (byId('keep-hitting'))
 const rate = /** @type {HTMLSelectElement} */ (byId('rate'))
 
 /** A worker's hits per second over the last RATE_SECONDS, as its row shows it. */
-const recentRate = (/** @type {Worker} */ worker) => (worker.rates.slice(-RATE_SECONDS).reduce((sum, value) => sum + value, 0) / RATE_SECONDS).toFixed(1)
+const recentRate = (/** @type {Worker} */ worker) =>
+  (worker.rates.slice(-RATE_SECONDS).reduce((sum, value) => sum + value, 0) / RATE_SECONDS).toFixed(1)
 
 /** Shows this page's own hit: name, number and colour change together. */
 function showHit (/** @type {string} */ hostname, /** @type {number} */ hits, /** @type {number | null} */ slot) {

@@ -1,10 +1,12 @@
 // How the workers' Redis calls fail, in one table: what each failure is called
 // in the metrics, whether the same call may be tried again, and what the
-// client is answered. Used by the counter (counter.ts) and the live view's
-// reads (live-view.ts).
+// client is answered. Used by the counter (counter/) and the live view's
+// reads (live-view/).
 import { ReplyError } from 'ioredis'
 import type { FastifyInstance } from 'fastify'
-import type { RedisCall } from './plugins/metrics.js'
+
+/** The calls the counter and the live view make, the only values of the metrics' `call` label. */
+export type RedisCall = 'count_hits' | 'wait' | 'stats' | 'history'
 
 /** The hits were not answered 200: Redis could not count them, or confirm them on a replica, in time. */
 export class CounterUnavailableError extends Error {
@@ -74,3 +76,7 @@ export function replyValues (replies: Array<[Error | null, unknown]> | null): un
     return value
   })
 }
+
+/** A hash's values as numbers (Redis replies with strings). */
+export const numbers = (hash: Record<string, string>): Record<string, number> =>
+  Object.fromEntries(Object.entries(hash).map(([key, value]) => [key, Number(value)]))

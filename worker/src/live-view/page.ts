@@ -1,6 +1,6 @@
-import { escapeHtml } from './html.js'
+import { escapeHtml } from '../http/html.js'
+import type { HistoryReply, StatsReply } from '../http/schemas.js'
 import { colourClass, WORKER_COLOURS, WORKER_MARKS } from './colours.js'
-import type { HistoryReply, StatsReply } from './schemas.js'
 
 export interface HitView {
   hostname: string

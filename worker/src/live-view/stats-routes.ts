@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import { ErrorReplySchema, StatsReplySchema } from '../schemas.js'
+import { ErrorReplySchema, StatsReplySchema } from '../http/schemas.js'
 
 /** `/stats`: the total and the hits per worker, read without counting. */
 export default async function statsRoutes (app: FastifyInstance): Promise<void> {

@@ -1,5 +1,5 @@
 // What a request may be, declared once: the workers enforce it (app.ts,
-// routes/root.ts), and nginx gets the same limits as lines made from these at
+// counter/hit-routes.ts), and nginx gets the same limits as lines made from these at
 // image build (tools/web-errors.ts, limitsConf), with the messages that name them.
 
 /** The methods `/` answers; any other on `/` gets 405 and an Allow header listing these. */

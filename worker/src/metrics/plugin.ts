@@ -2,16 +2,16 @@ import fp from 'fastify-plugin'
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { FastifyInstance } from 'fastify'
 
-/** What the worker measures, for Prometheus (served at /metrics, see routes/metrics.ts). */
+/** What the worker measures, for Prometheus (served at /metrics, see metrics-routes.ts). */
 export interface WorkerMetrics {
   registry: Registry
   /** Hits this worker counted in Redis: over all workers, the counter's total. */
   hitsCounted: Counter
   /** Hits per script call: how many one turn of the event loop sent together. */
   hitsPerCall: Histogram
-  /** One Redis call (a try of it), by what it was for. */
+  /** One Redis call (a try of it), by what it was for (redis/calls.ts: RedisCall). */
   redisCallSeconds: Histogram<'call'>
-  /** A Redis call that failed, by what it was for and why (counter.ts: failureKind). */
+  /** A Redis call that failed, by what it was for and why (redis/calls.ts: classify). */
   redisErrors: Counter<'call' | 'kind'>
 }
 
@@ -32,9 +32,6 @@ export interface MetricsOptions {
    */
   processMetrics: boolean
 }
-
-/** The calls the counter makes, the only values of the `call` label. */
-export type RedisCall = 'count_hits' | 'wait' | 'stats' | 'history'
 
 // Seconds: a hit takes about a millisecond, its budget a few seconds.
 const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import type { FastifyInstance } from 'fastify'
-import { coloursCss } from '../colours.js'
+import { coloursCss } from './colours.js'
 
 // worker/src/public, which the build copies to dist/public.
 const PUBLIC = new URL('../public/', import.meta.url)

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify'
-import { renderHitPage } from '../page.js'
-import { ErrorReplySchema, HitReplySchema, type HitReply } from '../schemas.js'
-import { sendError } from '../errors.js'
-import { ALLOWED_METHODS, KNOWN_METHODS } from '../limits.js'
+import { renderHitPage } from '../live-view/page.js'
+import { ErrorReplySchema, HitReplySchema, type HitReply } from '../http/schemas.js'
+import { sendError } from '../http/errors.js'
+import { ALLOWED_METHODS, KNOWN_METHODS } from '../http/limits.js'
 
 const ALLOWED = ALLOWED_METHODS.join(', ')
 const REFUSED = KNOWN_METHODS.filter((method) => !(ALLOWED_METHODS as readonly string[]).includes(method))
@@ -10,7 +10,7 @@ const REFUSED = KNOWN_METHODS.filter((method) => !(ALLOWED_METHODS as readonly s
 const PAGE_POLICY = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 /** `/`: every GET is one hit, answered in the form the client asked for. */
-export default async function rootRoutes (app: FastifyInstance, opts: { hostname: string, scaleCommand: string }): Promise<void> {
+export default async function hitRoutes (app: FastifyInstance, opts: { hostname: string, scaleCommand: string }): Promise<void> {
   const { hostname, scaleCommand } = opts
 
   app.get('/', { exposeHeadRoute: false, schema: { response: { 200: HitReplySchema, '4xx': ErrorReplySchema, '5xx': ErrorReplySchema } } }, async (request, reply) => {

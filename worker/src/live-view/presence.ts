@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import type { Result } from 'ioredis'
-import { ALIVE_KEY, EARLIER_WORKERS, NODES_KEY, PER_WORKER_KEY, SEEN_KEY, SLOTS_KEY } from '../keys.js'
+import { ALIVE_KEY, EARLIER_WORKERS, NODES_KEY, PER_WORKER_KEY, SEEN_KEY, SLOTS_KEY } from '../redis/keys.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -27,6 +27,7 @@ export interface Presence {
 /** A worker says it is alive this often, and is taken for gone after three missed beats. */
 export const BEAT_MS = 5000
 export const ALIVE_TTL_MS = 3 * BEAT_MS
+// worker/src/lua, which the build copies to dist/lua.
 const ANNOUNCE = readFileSync(new URL('../lua/announce.lua', import.meta.url), 'utf8')
 
 /**

@@ -1,5 +1,6 @@
-// The Redis keys the workers share, named once. (The id windows' and the
-// per-second history's keys are made from Redis's clock: counter.ts.)
+// The Redis keys the workers share, named once, for the counter and the live
+// view alike. (The id windows' and the per-second history's keys are made from
+// Redis's clock: counter/id-windows.ts, live-view/history.ts.)
 
 /** The total: every hit counted, once. */
 export const TOTAL_KEY = 'hits'
@@ -9,6 +10,8 @@ export const PER_WORKER_KEY = 'hits:by-worker'
 export const EARLIER_WORKERS = 'earlier workers'
 /** The most recent hits, newest first ("number worker"), capped. */
 export const RECENT_KEY = 'hits:recent'
+/** How many of the most recent hits RECENT_KEY keeps (the count's script writes them: count-hits.lua). */
+export const RECENT_HITS = 24
 /** Serving workers: hostname → its last beat (ms, Redis's clock). */
 export const ALIVE_KEY = 'workers:alive'
 /** Every worker that counted, hostname → its last beat (ms, Redis's clock), until it is folded. */
