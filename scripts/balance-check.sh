@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Is it really balancing? Brings the stack up with 3 workers (the README's demo
 # command, detached), runs the balance check, scales to 5 live, checks again;
-# prints the logs on failure and always tears the stack down. The same commands
-# run in our CI (.ci/run) and in the GitHub Actions workflow we ship
-# (.github/workflows/balance-check.yml).
+# prints the logs on failure and always tears the stack down. Our CI (.ci/run)
+# runs it; the GitHub Actions workflow we ship (.github/workflows/balance-check.yml)
+# checks strictly and during the scale instead (docs/balance-check.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 usage() {
