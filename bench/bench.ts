@@ -7,16 +7,16 @@
 import { execFile } from 'node:child_process'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { promisify } from 'node:util'
-import { freePort, waitFor } from '../tests/support/wait.js'
-import { Stack } from '../tests/support/stack.js'
+import { freePort, waitFor } from '../harness/wait.js'
+import { Stack } from '../harness/stack.js'
 import { cpuMicros, nodeMemory, processMicros, type CpuUse, type Memory } from './cpu.js'
 import { casesSvg, markdown, scalingSvg, type Case, type Goal, type Results } from './report.js'
-import { machineBusy, machineMicros } from '../tests/support/machine.js'
+import { machineBusy, machineMicros } from '../harness/machine.js'
 import { hostStarts, stackStarts } from './start.js'
 import { median, wrk, wrkErrors, type Target } from './load.js'
 import { scalingCurve } from './scaling.js'
 import { scalingGoals } from './explain.js'
-import { fitUsl } from './usl.js'
+import { fitUsl, type UslFit } from './usl.js'
 import { statsPollAfterChurn } from './stats-poll.js'
 
 const run = promisify(execFile)
@@ -107,10 +107,168 @@ async function steady (url: string): Promise<Results['steady']> {
   return { rate: STEADY_RATE, seconds: 20, p50_ms: ms(p50), p99_ms: ms(p99), max_ms: ms(max), errors: wrkErrors(result) }
 }
 
-async function main (): Promise<void> {
+/** Fails with how to install wrk when it is not on PATH. */
+async function requireWrk (): Promise<void> {
   await run('wrk', ['--version']).catch((err: { code?: string }) => {
     if (err.code === 'ENOENT') throw new Error('wrk is not installed (Debian/Ubuntu: apt-get install wrk; macOS: brew install wrk)')
   })
+}
+
+/** Where the cases send their load: through nginx, to a worker direct, to the original demo's nginx and to the bare Fastify floor. */
+interface Urls { stack: string, direct: string, original: string, floor: string }
+
+/** The containers of nginx, of Redis and of the original demo's nginx, which the cases measure. */
+interface Parts { web: string[], redis: string[], originalWeb: string[] }
+
+/** Resident memory of the Node process in a service's first container. */
+const memoryOf = async (stack: Stack, service: string): Promise<Memory> => await nodeMemory((await stack.containerIds(service))[0]!)
+
+/**
+ * One worker: nginx's and bare Fastify's floors, a worker with no load balancer,
+ * the full path; and the memory of a worker and of the floor, idle before these
+ * loads and at its peak after them.
+ */
+async function oneWorkerCases (stack: Stack, urls: Urls, { web, redis }: Parts): Promise<{ cases: Case[], memory: Results['memory'] }> {
+  const ids = async (service: string): Promise<string[]> => await stack.containerIds(service)
+  const idle = { worker: await memoryOf(stack, 'worker'), floor: await memoryOf(stack, 'fastify-floor') }
+  const cases: Case[] = [
+    await measure('nginx ceiling: return 200 (floor)', 0, `${urls.stack}/nginx-health`, { nginx: web }),
+    await measure('bare Fastify GET / (floor)', 1, `${urls.floor}/`, { worker: await ids('fastify-floor') }),
+    await measure('one worker, no load balancer', 1, `${urls.direct}/`, { worker: await ids('worker-direct'), redis }),
+    await measure('full path, 1 worker', 1, `${urls.stack}/`, { nginx: web, worker: await ids('worker'), redis })
+  ]
+  const loaded = { worker: await memoryOf(stack, 'worker'), floor: await memoryOf(stack, 'fastify-floor') }
+  const memory: Results['memory'] = {
+    worker: { idle_kb: idle.worker.rssKb, load_kb: loaded.worker.peakKb },
+    floor: { idle_kb: idle.floor.rssKb, load_kb: loaded.floor.peakKb }
+  }
+  return { cases, memory }
+}
+
+/**
+ * Two workers: the full path, with Redis's fsync once a second, without
+ * docker-proxy, and sustained, ours and the original demo's nginx; and the pid
+ * of nginx's container, whose network namespace the load ran in without docker-proxy.
+ */
+async function twoWorkerCases (stack: Stack, urls: Urls, { web, redis, originalWeb }: Parts): Promise<{ cases: Case[], insidePid: string }> {
+  const fullPath = async (nginx = web): Promise<Record<string, string[]>> => ({ nginx, worker: await stack.containerIds('worker'), redis })
+  await stack.scaleTo(2)
+  const cases = [await measure('full path, 2 workers', 2, `${urls.stack}/`, await fullPath())]
+  // What the fsync before each batch's answers costs (appendfsync always: a
+  // Redis crash loses no answered hit), against Redis's default, once a second.
+  const fsync = async (policy: string): Promise<void> => { await stack.run('exec', '-T', 'redis', 'redis-cli', 'CONFIG', 'SET', 'appendfsync', policy) }
+  await fsync('everysec')
+  cases.push(await measure('full path, 2 workers, Redis fsync once a second (not once a batch)', 2, `${urls.stack}/`, await fullPath()))
+  await fsync('always')
+  // The same from inside nginx's container (wrk in its network namespace, to
+  // its own 127.0.0.1): what Docker's port proxy adds to every hit.
+  const insidePid = await stack.inspect(web[0]!, '{{.State.Pid}}')
+  cases.push(await measure(NO_PROXY + 'nginx ceiling', 0, { url: 'http://127.0.0.1/nginx-health', insidePid }, { nginx: web }))
+  cases.push(await measure(NO_PROXY + 'full path, 2 workers', 2, { url: 'http://127.0.0.1/', insidePid }, await fullPath()))
+  cases.push(await measure(`full path, 2 workers, sustained ${SUSTAINED_S} s`, 2, `${urls.stack}/`, await fullPath(), 1, SUSTAINED_S))
+  cases.push(await measure(`original demo's nginx, 2 workers, sustained ${SUSTAINED_S} s`, 2, `${urls.original}/`, await fullPath(originalWeb), 1, SUSTAINED_S))
+  return { cases, insidePid }
+}
+
+/** The machine's busy share, idle, with 1 worker and with IDLE_WORKERS, and from `up --scale` to each new worker's first hit. */
+async function idleCost (stack: Stack): Promise<Results['idle']> {
+  process.stderr.write(`bench: idle cost with 1 and ${IDLE_WORKERS} workers (20 s each)\n`)
+  await stack.scaleTo(1)
+  await sleep(10000)
+  const busy1 = await machineBusy(20000)
+  const scaleUpMs = await timeScaleUp(stack, IDLE_WORKERS)
+  await sleep(15000)
+  const busyN = await machineBusy(20000)
+  return { busy_1: busy1, busy_n: busyN, workers: IDLE_WORKERS, per_worker: (busyN - busy1) / (IDLE_WORKERS - 1), scale_up_ms: scaleUpMs }
+}
+
+/** A worker's start, alone on the host and scaled up in the stack. */
+async function startCost (stack: Stack): Promise<Results['start']> {
+  process.stderr.write('bench: a worker\'s start, alone on the host and scaled up in the stack\n')
+  return { ...await hostStarts(), stack: await stackStarts(stack) }
+}
+
+const METHOD = `wrk -t${THREADS} -c${CONNECTIONS} on 127.0.0.1 through Docker's published ports: ${WARMUP_S} s of warm-up, then ${RUNS} runs of ` +
+  `${DURATION_S} s (medians), or one run of ${SUSTAINED_S} s where it says sustained. CPU µs per answered request of each ` +
+  'part from its container\'s cgroup accounting over the measured runs; Docker\'s daemons and docker-proxy from their ' +
+  `processes' times; ${REST}: the machine's busy time (both cores, /proc/stat) less the other parts, wrk's included.`
+
+const goal = (name: string, value: number, target: number, unit: string, atMost: boolean): Goal =>
+  ({ name, value: `${value.toFixed(unit === '×' ? 2 : 1)}${unit}`, goal: `${atMost ? '≤' : '≥'} ${target}${unit}`, met: atMost ? value <= target : value >= target })
+
+/** The goals the measurements are held to: the scaling curve's, then each part's cost against its floor, latency, start, memory and /stats. */
+function goals ({ cases, scaling, start, memory, stats_poll: statsPoll }: Omit<Results, 'date' | 'method' | 'goals'>): Goal[] {
+  const byName = (prefix: string): Case => cases.find((c) => c.name.startsWith(prefix))!
+  const ceiling = byName('nginx ceiling')
+  const fastify = byName('bare Fastify')
+  const one = byName('full path, 1 worker')
+  const two = byName('full path, 2 workers')
+  const ours = byName('full path, 2 workers, sustained')
+  const theirs = byName('original demo')
+  return [
+    ...scalingGoals(scaling),
+    goal('worker CPU per hit ÷ bare Fastify floor (1 worker behind nginx)', one.cpu_us.worker! / fastify.cpu_us.worker!, 1.6, '×', true),
+    goal('nginx CPU per hit ÷ its return-200 floor (1 worker)', one.cpu_us.nginx! / ceiling.cpu_us.nginx!, 2.5, '×', true),
+    goal('Redis CPU per hit', one.cpu_us.redis!, 15, ' µs', true),
+    goal('full path, 2 workers: share of the nginx ceiling\'s req/s', (100 * two.rps) / ceiling.rps, 20, ' %', false),
+    goal(`p99 at ${CONNECTIONS} connections, 2 workers`, two.p99_ms, 30, ' ms', true),
+    goal('ours ÷ the original design, sustained req/s', ours.rps / theirs.rps, 10, '×', false),
+    goal('a worker\'s CPU from start to ready (alone)', start.worker.cpu_ms, 300, ' ms', true),
+    goal('… ÷ a bare Node server\'s start', start.worker.cpu_ms / start.floor.cpu_ms, 6, '×', true),
+    goal('one more worker in the stack: its first hit after `up`', start.stack.first_hit_ms / 1000, 2.5, ' s', true),
+    goal('… its container\'s CPU by then', start.stack.cpu_ms, 300, ' ms', true),
+    goal('a worker\'s memory under load ÷ bare Fastify\'s (peak resident)', memory.worker.load_kb / memory.floor.load_kb, 1.5, '×', true),
+    ...(['few', 'many'] as const).map((size) => goal(`a /stats poll at ${statsPoll.workers[size]} workers after ${statsPoll.cycles} scale cycles ÷ on a fresh stack (workers' CPU)`,
+      statsPoll.folded[size].us / statsPoll.fresh[size].us, 1.3, '×', true))
+  ]
+}
+
+/** Every measurement, in the order they run on the one stack, and the goals; with the USL's fit, for its chart. */
+async function measureAll (stack: Stack, urls: Urls): Promise<{ results: Results, usl: UslFit }> {
+  const answers = async (url: string): Promise<boolean> => await fetch(url).then((r) => r.ok, () => false)
+  await waitFor('the direct worker, the Fastify floor and the original nginx', async () =>
+    (await Promise.all([`${urls.direct}/readyz`, urls.floor, urls.original].map(answers))).every(Boolean), 60000, 200)
+  const ids = async (service: string): Promise<string[]> => await stack.containerIds(service)
+  const parts: Parts = { web: await ids('web'), redis: await ids('redis'), originalWeb: await ids('web-original') }
+  const one = await oneWorkerCases(stack, urls, parts)
+  const two = await twoWorkerCases(stack, urls, parts)
+  const steadyResult = await steady(`${urls.stack}/`)
+  // The principle, as a curve: each worker capped at a tenth of a CPU, so
+  // workers are the limit until the machine's 2 cores are.
+  const scaling = await scalingCurve(stack, { url: 'http://127.0.0.1/', insidePid: two.insidePid }, {
+    runs: SCALING_RUNS, seconds: SCALING_S, warmupS: SCALING_WARMUP_S, openLoopS: OPEN_LOOP_S
+  })
+  const usl = fitUsl(scaling)
+  const idle = await idleCost(stack)
+  const start = await startCost(stack)
+  await stack.scaleTo(1)
+  const statsPoll = await statsPollAfterChurn()
+  const measured = {
+    cases: [...one.cases, ...two.cases],
+    scaling,
+    usl: { lambda: usl.lambda, sigma: usl.sigma, kappa: usl.kappa, peak_n: usl.peakN },
+    memory: one.memory,
+    steady: steadyResult,
+    idle,
+    start,
+    stats_poll: statsPoll
+  }
+  return { results: { date: new Date().toISOString(), method: METHOD, ...measured, goals: goals(measured) }, usl }
+}
+
+/** The results as Markdown, JSON and two SVG charts in bench/results/, and the Markdown on stdout. */
+async function writeResults (results: Results, usl: UslFit): Promise<void> {
+  await mkdir(RESULTS, { recursive: true })
+  await writeFile(`${RESULTS}/latest.md`, markdown(results))
+  await writeFile(`${RESULTS}/latest.json`, JSON.stringify(results, null, 2) + '\n')
+  await writeFile(`${RESULTS}/latest.svg`, casesSvg(results.cases, CONNECTIONS))
+  await writeFile(`${RESULTS}/latest-scaling.svg`, scalingSvg(results.scaling, usl))
+  process.stdout.write(markdown(results))
+  process.stderr.write(`bench: wrote ${RESULTS}/latest.md, latest.json, latest.svg, latest-scaling.svg\n`)
+}
+
+async function main (): Promise<void> {
+  await requireWrk()
   const env = {
     BENCH_WORKER_PORT: String(await freePort()),
     BENCH_ORIGINAL_PORT: String(await freePort()),
@@ -118,113 +276,15 @@ async function main (): Promise<void> {
   }
   process.stderr.write('bench: bringing up the stack\n')
   const stack = await Stack.up(1, { project: `hitcounter-bench-${process.pid}`, durable: true, files: ['bench/docker-compose.bench.yml'], env })
-  const direct = `http://127.0.0.1:${env.BENCH_WORKER_PORT}`
-  const original = `http://127.0.0.1:${env.BENCH_ORIGINAL_PORT}`
-  const floor = `http://127.0.0.1:${env.BENCH_FLOOR_PORT}`
-  const ids = async (service: string): Promise<string[]> => await stack.containerIds(service)
+  const urls: Urls = {
+    stack: stack.url,
+    direct: `http://127.0.0.1:${env.BENCH_WORKER_PORT}`,
+    original: `http://127.0.0.1:${env.BENCH_ORIGINAL_PORT}`,
+    floor: `http://127.0.0.1:${env.BENCH_FLOOR_PORT}`
+  }
   try {
-    const answers = async (url: string): Promise<boolean> => await fetch(url).then((r) => r.ok, () => false)
-    await waitFor('the direct worker, the Fastify floor and the original nginx', async () =>
-      (await Promise.all([`${direct}/readyz`, floor, original].map(answers))).every(Boolean), 60000, 200)
-    const [web, redis, originalWeb] = [await ids('web'), await ids('redis'), await ids('web-original')]
-    // Memory: each Node process idle (before its first load) and at its peak under load.
-    const memoryOf = async (service: string): Promise<Memory> => await nodeMemory((await ids(service))[0]!)
-    const idle = { worker: await memoryOf('worker'), floor: await memoryOf('fastify-floor') }
-    const cases: Case[] = [
-      await measure('nginx ceiling: return 200 (floor)', 0, `${stack.url}/nginx-health`, { nginx: web }),
-      await measure('bare Fastify GET / (floor)', 1, `${floor}/`, { worker: await ids('fastify-floor') }),
-      await measure('one worker, no load balancer', 1, `${direct}/`, { worker: await ids('worker-direct'), redis }),
-      await measure('full path, 1 worker', 1, `${stack.url}/`, { nginx: web, worker: await ids('worker'), redis })
-    ]
-    const loaded = { worker: await memoryOf('worker'), floor: await memoryOf('fastify-floor') }
-    const memory: Results['memory'] = {
-      worker: { idle_kb: idle.worker.rssKb, load_kb: loaded.worker.peakKb },
-      floor: { idle_kb: idle.floor.rssKb, load_kb: loaded.floor.peakKb }
-    }
-    await stack.scaleTo(2)
-    cases.push(await measure('full path, 2 workers', 2, `${stack.url}/`, { nginx: web, worker: await ids('worker'), redis }))
-    // What the fsync before each batch's answers costs (appendfsync always: a
-    // Redis crash loses no answered hit), against Redis's default, once a second.
-    const fsync = async (policy: string): Promise<void> => { await stack.run('exec', '-T', 'redis', 'redis-cli', 'CONFIG', 'SET', 'appendfsync', policy) }
-    await fsync('everysec')
-    cases.push(await measure('full path, 2 workers, Redis fsync once a second (not once a batch)', 2, `${stack.url}/`, { nginx: web, worker: await ids('worker'), redis }))
-    await fsync('always')
-    // The same from inside nginx's container (wrk in its network namespace, to
-    // its own 127.0.0.1): what Docker's port proxy adds to every hit.
-    const insidePid = await stack.inspect(web[0]!, '{{.State.Pid}}')
-    cases.push(await measure(NO_PROXY + 'nginx ceiling', 0, { url: 'http://127.0.0.1/nginx-health', insidePid }, { nginx: web }))
-    cases.push(await measure(NO_PROXY + 'full path, 2 workers', 2, { url: 'http://127.0.0.1/', insidePid }, { nginx: web, worker: await ids('worker'), redis }))
-    cases.push(await measure(`full path, 2 workers, sustained ${SUSTAINED_S} s`, 2, `${stack.url}/`, { nginx: web, worker: await ids('worker'), redis }, 1, SUSTAINED_S))
-    cases.push(await measure(`original demo's nginx, 2 workers, sustained ${SUSTAINED_S} s`, 2, `${original}/`, { nginx: originalWeb, worker: await ids('worker'), redis }, 1, SUSTAINED_S))
-    const steadyResult = await steady(`${stack.url}/`)
-
-    // The principle, as a curve: each worker capped at a tenth of a CPU, so
-    // workers are the limit until the machine's 2 cores are.
-    const scaling = await scalingCurve(stack, { url: 'http://127.0.0.1/', insidePid }, {
-      runs: SCALING_RUNS, seconds: SCALING_S, warmupS: SCALING_WARMUP_S, openLoopS: OPEN_LOOP_S
-    })
-    const usl = fitUsl(scaling)
-
-    process.stderr.write(`bench: idle cost with 1 and ${IDLE_WORKERS} workers (20 s each)\n`)
-    await stack.scaleTo(1)
-    await sleep(10000)
-    const busy1 = await machineBusy(20000)
-    const scaleUpMs = await timeScaleUp(stack, IDLE_WORKERS)
-    await sleep(15000)
-    const busyN = await machineBusy(20000)
-
-    process.stderr.write('bench: a worker\'s start, alone on the host and scaled up in the stack\n')
-    const start = { ...await hostStarts(), stack: await stackStarts(stack) }
-    await stack.scaleTo(1)
-    const statsPoll = await statsPollAfterChurn()
-
-    const byName = (prefix: string): Case => cases.find((c) => c.name.startsWith(prefix))!
-    const ceiling = byName('nginx ceiling')
-    const fastify = byName('bare Fastify')
-    const one = byName('full path, 1 worker')
-    const two = byName('full path, 2 workers')
-    const ours = byName('full path, 2 workers, sustained')
-    const theirs = byName('original demo')
-    const goal = (name: string, value: number, target: number, unit: string, atMost: boolean): Goal =>
-      ({ name, value: `${value.toFixed(unit === '×' ? 2 : 1)}${unit}`, goal: `${atMost ? '≤' : '≥'} ${target}${unit}`, met: atMost ? value <= target : value >= target })
-    const results: Results = {
-      date: new Date().toISOString(),
-      method: `wrk -t${THREADS} -c${CONNECTIONS} on 127.0.0.1 through Docker's published ports: ${WARMUP_S} s of warm-up, then ${RUNS} runs of ` +
-        `${DURATION_S} s (medians), or one run of ${SUSTAINED_S} s where it says sustained. CPU µs per answered request of each ` +
-        'part from its container\'s cgroup accounting over the measured runs; Docker\'s daemons and docker-proxy from their ' +
-        `processes' times; ${REST}: the machine's busy time (both cores, /proc/stat) less the other parts, wrk's included.`,
-      cases,
-      scaling,
-      usl: { lambda: usl.lambda, sigma: usl.sigma, kappa: usl.kappa, peak_n: usl.peakN },
-      memory,
-      steady: steadyResult,
-      idle: { busy_1: busy1, busy_n: busyN, workers: IDLE_WORKERS, per_worker: (busyN - busy1) / (IDLE_WORKERS - 1), scale_up_ms: scaleUpMs },
-      start,
-      stats_poll: statsPoll,
-      goals: [
-        ...scalingGoals(scaling),
-        goal('worker CPU per hit ÷ bare Fastify floor (1 worker behind nginx)', one.cpu_us.worker! / fastify.cpu_us.worker!, 1.6, '×', true),
-        goal('nginx CPU per hit ÷ its return-200 floor (1 worker)', one.cpu_us.nginx! / ceiling.cpu_us.nginx!, 2.5, '×', true),
-        goal('Redis CPU per hit', one.cpu_us.redis!, 15, ' µs', true),
-        goal('full path, 2 workers: share of the nginx ceiling\'s req/s', (100 * two.rps) / ceiling.rps, 20, ' %', false),
-        goal(`p99 at ${CONNECTIONS} connections, 2 workers`, two.p99_ms, 30, ' ms', true),
-        goal('ours ÷ the original design, sustained req/s', ours.rps / theirs.rps, 10, '×', false),
-        goal('a worker\'s CPU from start to ready (alone)', start.worker.cpu_ms, 300, ' ms', true),
-        goal('… ÷ a bare Node server\'s start', start.worker.cpu_ms / start.floor.cpu_ms, 6, '×', true),
-        goal('one more worker in the stack: its first hit after `up`', start.stack.first_hit_ms / 1000, 2.5, ' s', true),
-        goal('… its container\'s CPU by then', start.stack.cpu_ms, 300, ' ms', true),
-        goal('a worker\'s memory under load ÷ bare Fastify\'s (peak resident)', memory.worker.load_kb / memory.floor.load_kb, 1.5, '×', true),
-        ...(['few', 'many'] as const).map((size) => goal(`a /stats poll at ${statsPoll.workers[size]} workers after ${statsPoll.cycles} scale cycles ÷ on a fresh stack (workers' CPU)`,
-          statsPoll.folded[size].us / statsPoll.fresh[size].us, 1.3, '×', true))
-      ]
-    }
-    await mkdir(RESULTS, { recursive: true })
-    await writeFile(`${RESULTS}/latest.md`, markdown(results))
-    await writeFile(`${RESULTS}/latest.json`, JSON.stringify(results, null, 2) + '\n')
-    await writeFile(`${RESULTS}/latest.svg`, casesSvg(cases, CONNECTIONS))
-    await writeFile(`${RESULTS}/latest-scaling.svg`, scalingSvg(scaling, usl))
-    process.stdout.write(markdown(results))
-    process.stderr.write(`bench: wrote ${RESULTS}/latest.md, latest.json, latest.svg, latest-scaling.svg\n`)
+    const { results, usl } = await measureAll(stack, urls)
+    await writeResults(results, usl)
   } finally {
     await stack.down()
   }

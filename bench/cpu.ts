@@ -2,8 +2,8 @@
 // cpuacct or v2 cpu.stat) and per host process name (Docker's own daemons).
 // Read before and after a run, divide by the requests answered: CPU time per hit.
 import { readdir, readFile } from 'node:fs/promises'
-import { sh } from '../tests/support/stack.js'
-import { TICK_US } from '../tests/support/machine.js'
+import { sh } from '../harness/stack.js'
+import { TICK_US } from '../harness/machine.js'
 
 const mainPid = async (containerId: string): Promise<string> => (await sh('docker', ['inspect', '--format', '{{.State.Pid}}', containerId])).trim()
 

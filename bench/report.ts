@@ -86,27 +86,36 @@ function scalingSection (r: Results): string[] {
   ]
 }
 
-export function markdown (r: Results): string {
-  const parts = [...new Set(r.cases.flatMap((c) => Object.keys(c.cpu_us)))]
-  const containers = [...new Set(r.cases.flatMap((c) => Object.keys(c.kernel_share)))]
+/** The goals, each with what was measured and whether it was met. */
+function goalsSection (goals: Goal[]): string[] {
   return [
-    `# Benchmark results (${r.date})`,
-    '',
-    r.method,
-    '',
     '## Goals',
     '',
     '| goal | measured | target | met |',
     '| --- | ---: | ---: | :---: |',
-    ...r.goals.map((g) => `| ${g.name} | ${g.value} | ${g.goal} | ${g.met ? 'yes' : '**no**'} |`),
-    '',
+    ...goals.map((g) => `| ${g.name} | ${g.value} | ${g.goal} | ${g.met ? 'yes' : '**no**'} |`),
+    ''
+  ]
+}
+
+/** A row per case: throughput, latency, errors, and each part's CPU µs per request. */
+function casesSection (cases: Case[]): string[] {
+  const parts = [...new Set(cases.flatMap((c) => Object.keys(c.cpu_us)))]
+  return [
     '## Cases: throughput, latency, and CPU time per request of each part',
     '',
     `| case | workers | req/s | p50 ms | p99 ms | errors | ${parts.map((p) => `${p} µs`).join(' | ')} |`,
     `| --- | ---: | ---: | ---: | ---: | ---: | ${parts.map(() => '---:').join(' | ')} |`,
-    ...r.cases.map((c) => `| ${c.name} | ${c.workers || '–'} | ${int(c.rps)} | ${fixed(c.p50_ms, 2)} | ${fixed(c.p99_ms, 2)} | ${c.errors} | ` +
+    ...cases.map((c) => `| ${c.name} | ${c.workers || '–'} | ${int(c.rps)} | ${fixed(c.p50_ms, 2)} | ${fixed(c.p99_ms, 2)} | ${c.errors} | ` +
       parts.map((p) => (c.cpu_us[p] === undefined ? '–' : fixed(c.cpu_us[p]))).join(' | ') + ' |'),
-    '',
+    ''
+  ]
+}
+
+/** A row per case: the kernel's share of each container's CPU. */
+function kernelSection (cases: Case[]): string[] {
+  const containers = [...new Set(cases.flatMap((c) => Object.keys(c.kernel_share)))]
+  return [
     '## How much of each container\'s CPU is the kernel\'s',
     '',
     'System time from each cgroup: system calls and the network stack\'s work done on the container\'s behalf ' +
@@ -114,44 +123,84 @@ export function markdown (r: Results): string {
     '',
     `| case | ${containers.map((p) => `${p} kernel`).join(' | ')} |`,
     `| --- | ${containers.map(() => '---:').join(' | ')} |`,
-    ...r.cases.map((c) => `| ${c.name} | ` +
+    ...cases.map((c) => `| ${c.name} | ` +
       containers.map((p) => (c.kernel_share[p] === undefined ? '–' : `${fixed(100 * c.kernel_share[p], 0)} %`)).join(' | ') + ' |'),
-    '',
-    ...scalingSection(r),
+    ''
+  ]
+}
+
+/** A worker's and bare Fastify's resident memory, idle and under load. */
+function memorySection (memory: Results['memory']): string[] {
+  return [
     '## Memory',
     '',
     'Resident memory of the Node process (VmRSS idle, before its first load; VmHWM, its peak, after the load):',
     '',
     '| process | idle MB | under load MB |',
     '| --- | ---: | ---: |',
-    `| worker | ${mb(r.memory.worker.idle_kb)} | ${mb(r.memory.worker.load_kb)} |`,
-    `| bare Fastify | ${mb(r.memory.floor.idle_kb)} | ${mb(r.memory.floor.load_kb)} |`,
-    `| worker ÷ bare Fastify | ${fixed(r.memory.worker.idle_kb / r.memory.floor.idle_kb, 2)}× | ${fixed(r.memory.worker.load_kb / r.memory.floor.load_kb, 2)}× |`,
+    `| worker | ${mb(memory.worker.idle_kb)} | ${mb(memory.worker.load_kb)} |`,
+    `| bare Fastify | ${mb(memory.floor.idle_kb)} | ${mb(memory.floor.load_kb)} |`,
+    `| worker ÷ bare Fastify | ${fixed(memory.worker.idle_kb / memory.floor.idle_kb, 2)}× | ${fixed(memory.worker.load_kb / memory.floor.load_kb, 2)}× |`,
+    ''
+  ]
+}
+
+/** Latency at a steady rate. */
+function steadySection (steady: Results['steady']): string[] {
+  return [
+    `## A steady ${int(steady.rate)} hits/s for ${steady.seconds} s, 2 workers`,
     '',
-    `## A steady ${int(r.steady.rate)} hits/s for ${r.steady.seconds} s, 2 workers`,
-    '',
-    `p50 ${fixed(r.steady.p50_ms, 2)} ms, p99 ${fixed(r.steady.p99_ms, 2)} ms, max ${fixed(r.steady.max_ms, 2)} ms, ${r.steady.errors} errors.`,
-    '',
+    `p50 ${fixed(steady.p50_ms, 2)} ms, p99 ${fixed(steady.p99_ms, 2)} ms, max ${fixed(steady.max_ms, 2)} ms, ${steady.errors} errors.`,
+    ''
+  ]
+}
+
+/** What idle workers cost the machine, and how soon new ones served. */
+function idleSection (idle: Results['idle']): string[] {
+  return [
     '## Idle cost, and joining',
     '',
-    `Idle, the machine was ${fixed(100 * r.idle.busy_1, 1)} % busy with 1 worker and ${fixed(100 * r.idle.busy_n, 1)} % with ` +
-      `${r.idle.workers}: about ${fixed(100 * r.idle.per_worker, 2)} % of the machine per idle worker.`,
-    `From \`up --scale worker=${r.idle.workers}\` to each new worker's first hit served: ` +
-      `${int(Math.min(...r.idle.scale_up_ms))} ms for the first, ${int(Math.max(...r.idle.scale_up_ms))} ms for the last.`,
-    '',
+    `Idle, the machine was ${fixed(100 * idle.busy_1, 1)} % busy with 1 worker and ${fixed(100 * idle.busy_n, 1)} % with ` +
+      `${idle.workers}: about ${fixed(100 * idle.per_worker, 2)} % of the machine per idle worker.`,
+    `From \`up --scale worker=${idle.workers}\` to each new worker's first hit served: ` +
+      `${int(Math.min(...idle.scale_up_ms))} ms for the first, ${int(Math.max(...idle.scale_up_ms))} ms for the last.`,
+    ''
+  ]
+}
+
+/** A worker's start, alone on the host against a bare Node server, and scaled up in the stack. */
+function startSection (start: Results['start']): string[] {
+  return [
     '## A worker\'s start',
     '',
     'Alone on the host, as the image runs it (one bundled file, compile cache warm), from `node` starting to `/readyz` ' +
-      `answering: ${int(r.start.worker.wall_ms)} ms, ${int(r.start.worker.cpu_ms)} ms of CPU; a bare Node HTTP server, measured ` +
-      `the same way: ${int(r.start.floor.wall_ms)} ms, ${int(r.start.floor.cpu_ms)} ms of CPU (medians of 5).`,
-    `One more worker in the stack (\`up -d --no-recreate --scale\`): its first hit ${int(r.start.stack.first_hit_ms)} ms after ` +
-      `\`up\` began, its container at ${int(r.start.stack.cpu_ms)} ms of CPU by then (medians of 3).`,
+      `answering: ${int(start.worker.wall_ms)} ms, ${int(start.worker.cpu_ms)} ms of CPU; a bare Node HTTP server, measured ` +
+      `the same way: ${int(start.floor.wall_ms)} ms, ${int(start.floor.cpu_ms)} ms of CPU (medians of 5).`,
+    `One more worker in the stack (\`up -d --no-recreate --scale\`): its first hit ${int(start.stack.first_hit_ms)} ms after ` +
+      `\`up\` began, its container at ${int(start.stack.cpu_ms)} ms of CPU by then (medians of 3).`,
+    ''
+  ]
+}
+
+export function markdown (r: Results): string {
+  return [
+    `# Benchmark results (${r.date})`,
     '',
+    r.method,
+    '',
+    ...goalsSection(r.goals),
+    ...casesSection(r.cases),
+    ...kernelSection(r.cases),
+    ...scalingSection(r),
+    ...memorySection(r.memory),
+    ...steadySection(r.steady),
+    ...idleSection(r.idle),
+    ...startSection(r.start),
     ...statsPollSection(r.stats_poll)
   ].join('\n')
 }
 
-/** Horizontal bars, one per case: req/s. */
+/** The workers' CPU per /stats poll, fresh and after scale cycles, before and after the gone workers were folded. */
 function statsPollSection (p: StatsPoll): string[] {
   const row = (name: string, cost: { us: number, entries: number }, fresh: { us: number }): string =>
     `| ${name} | ${cost.entries} | ${fixed(cost.us / 1000, 2)} | ${fixed(cost.us / fresh.us, 2)}× |`
@@ -173,6 +222,7 @@ function statsPollSection (p: StatsPoll): string[] {
   ]
 }
 
+/** Horizontal bars, one per case: req/s. */
 export function casesSvg (cases: Case[], connections: number): string {
   const barHeight = 28
   const gap = 10

@@ -2,8 +2,8 @@
 // each capped at a tenth of a CPU, and for every point what each part spent,
 // how often the quota held the workers, how many hits one Redis call carried,
 // how many connections nginx opened, and what limited it.
-import { eachServes, sh, type Stack } from '../tests/support/stack.js'
-import { coreMicros } from '../tests/support/machine.js'
+import { eachServes, sh, type Stack } from '../harness/stack.js'
+import { coreMicros } from '../harness/machine.js'
 import { connectionsAccepted, cpuMicros, throttling } from './cpu.js'
 import { limitingFactor, pointFigures, type PointFigures, type Reading } from './explain.js'
 import { median, wrk, wrkErrors, type Target } from './load.js'

@@ -3,8 +3,8 @@
 // 3 -> 40 -> 3 (370 workers come and gone) once the gone ones are folded into
 // "earlier workers" (FOLD_AFTER_MS, its least here). Without the fold, every
 // worker that ever counted stays an entry of /stats.
-import { Stack } from '../tests/support/stack.js'
-import { waitFor } from '../tests/support/wait.js'
+import { Stack } from '../harness/stack.js'
+import { waitFor } from '../harness/wait.js'
 import { FOLD_MIN_MS } from '../worker/src/config.js'
 import { cpuMicros, type CpuUse } from './cpu.js'
 

@@ -4,13 +4,12 @@
 // served, the spread is within tolerance and no hit failed; against hitcounter,
 // also unless the counter moved by exactly the hits answered, each number once.
 // With --during, a steady rate of hits through a change the command makes.
-// The logic is in balance.ts; this is the command around it.
+// The logic is in options.ts, verdict.ts and report.ts; this is the command around it.
 import { spawn } from 'node:child_process'
 import { writeFile } from 'node:fs/promises'
-import {
-  formatReport, judge, judgeDisruption, junitXml, parseCommand, UsageError, USAGE,
-  type CommandRun, type CounterMove, type Options, type Report, type TimedHit
-} from './balance.js'
+import { parseCommand, UsageError, USAGE, type Options } from './options.js'
+import { judge, judgeDisruption } from './verdict.js'
+import { formatReport, junitXml, type CommandRun, type CounterMove, type Report, type TimedHit } from './report.js'
 import { counterTotal, hit, Load, type HitOutcome } from './hits.js'
 import { parseServedBy, type ServedBy } from './served-by.js'
 

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { describe, expect, it } from 'vitest'
 import { parseAllDocuments } from 'yaml'
 import { ID_REMEMBERED_MS } from '../../worker/src/counter/id-windows.js'
-import { answerMs, composeBudget, composeEnvironments, kubernetesBudget, nginxTries, spanMs, type Tries } from '../support/timing.js'
+import { answerMs, composeBudget, composeEnvironments, kubernetesBudget, nginxTries, spanMs, type Tries } from '../../harness/timing.js'
 
 // The timing contract that "counted exactly once" rests on. Each deployment
 // sets the workers' budget for a hit once; web/tries.sh makes nginx's times from

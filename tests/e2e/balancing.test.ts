@@ -1,8 +1,8 @@
 import { execFile } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Stack } from '../support/stack.js'
+import { Stack } from '../../harness/stack.js'
 import type { HitOutcome } from '../../tools/hits.js'
-import { firstRepeat } from '../../tools/balance.js'
+import { firstRepeat } from '../../tools/verdict.js'
 
 // The real docker-compose.yml: nginx, workers and Redis in containers; traffic
 // goes to nginx's published port on 127.0.0.1 only.

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { HIT_BUDGET_MS, Stack } from '../support/stack.js'
+import { HIT_BUDGET_MS, Stack } from '../../harness/stack.js'
 import type { HitOutcome } from '../../tools/hits.js'
-import { waitFor } from '../support/wait.js'
+import { waitFor } from '../../harness/wait.js'
 import { expectCountedOnce } from '../support/exact.js'
 import { RECONNECT_DELAY_MAX_MS } from '../../worker/src/redis/client.js'
 

@@ -2,12 +2,12 @@ import { readFileSync } from 'node:fs'
 import { connect } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Value } from '@sinclair/typebox/value'
-import { sh, Stack } from '../support/stack.js'
+import { sh, Stack } from '../../harness/stack.js'
 import { ErrorReplySchema, type ErrorReply } from '../../worker/src/http/schemas.js'
 import { ERROR_PAGE_POLICY, RETRY_AFTER_SECONDS } from '../../worker/src/http/errors.js'
 import { webErrorFiles } from '../../tools/web-errors.js'
 import { BROWSER_ACCEPT } from '../support/app.js'
-import { waitFor } from '../support/wait.js'
+import { waitFor } from '../../harness/wait.js'
 
 // Bad input through nginx gets a clear 4xx and restarts nothing; the stack is
 // locked down where it can be checked from the outside. Traffic to 127.0.0.1 only.

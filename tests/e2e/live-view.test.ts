@@ -1,10 +1,10 @@
 import { mkdir } from 'node:fs/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
-import { HIT_BUDGET_MS, Stack } from '../support/stack.js'
+import { HIT_BUDGET_MS, Stack } from '../../harness/stack.js'
 import { launchChromium } from '../support/browser.js'
-import { firstRepeat } from '../../tools/balance.js'
-import { waitFor } from '../support/wait.js'
+import { firstRepeat } from '../../tools/verdict.js'
+import { waitFor } from '../../harness/wait.js'
 
 // The live view in a real browser (Debian's Chromium, driven by playwright-core)
 // against the real compose stack, through nginx on 127.0.0.1.

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Stack } from '../support/stack.js'
+import { Stack } from '../../harness/stack.js'
 import { expectExact, type Run } from '../support/exact.js'
 
 // Processes come and go, and Redis stalls, under a steady load through nginx

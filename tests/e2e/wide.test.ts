@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Stack } from '../support/stack.js'
-import { waitFor } from '../support/wait.js'
+import { Stack } from '../../harness/stack.js'
+import { waitFor } from '../../harness/wait.js'
 import { expectExact } from '../support/exact.js'
 import { launchChromium } from '../support/browser.js'
 

@@ -8,7 +8,7 @@ import { mkdtemp, readFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { parse } from 'yaml'
-import { sh } from './stack.js'
+import { sh } from '../../harness/stack.js'
 
 interface Step { uses?: string, run?: string, shell?: string, env?: Record<string, string> }
 interface ActionFile { inputs: Record<string, { default?: string, required?: boolean }>, runs: { using: string, steps: Step[] } }

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { buildApp, type AppConfig } from '../../worker/src/app.js'
-import { waitFor } from './wait.js'
-import { RedisServer } from './redis-server.js'
+import { waitFor } from '../../harness/wait.js'
+import { RedisServer } from '../../harness/redis-server.js'
 
 /** What Chromium sends when it loads a page. */
 export const BROWSER_ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8'

@@ -1,15 +1,15 @@
 // Drives the three-node swarm lab (scripts/swarm-lab.sh) under a name and ports
 // of its own: for the end-to-end tests. Traffic goes to the nodes' entries on
 // 127.0.0.1 only.
-import { freePorts, waitFor } from './wait.js'
-import { eachServes, sh } from './stack.js'
+import { freePorts, waitFor } from '../../harness/wait.js'
+import { eachServes, sh } from '../../harness/stack.js'
 import { PrometheusApi } from './prometheus.js'
-import { answerMs, composeBudget, nginxTries } from './timing.js'
+import { answerMs, composeBudget, nginxTries } from '../../harness/timing.js'
 import { hit, Load, readStats, type HitOutcome } from '../../tools/hits.js'
 import type { StatsReply } from '../../worker/src/http/schemas.js'
 
 export const NODES = ['n1', 'n2', 'n3'] as const
-/** After a node is lost, every hit through a surviving entry is answered within this: the Swarm stack's longest wait (tests/support/timing.ts). */
+/** After a node is lost, every hit through a surviving entry is answered within this: the Swarm stack's longest wait (harness/timing.ts). */
 export const NODE_LOSS_ANSWER_MS = answerMs(await nginxTries(await composeBudget('deploy/swarm/hitcounter.yml')))
 export type Node = typeof NODES[number]
 const STACK = 'hitcounter'

@@ -4,7 +4,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
-import { freePort } from './wait.js'
+import { freePort } from '../../harness/wait.js'
 
 /** A throw-away, real Redis Sentinel on 127.0.0.1 that watches one primary. */
 export class Sentinel {

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
-import { freePort, waitFor } from './wait.js'
+import { freePort, waitFor } from '../../harness/wait.js'
 
 const SERVER = fileURLToPath(new URL('../../dist/server.js', import.meta.url))
 

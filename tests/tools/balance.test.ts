@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import {
-  firstRepeat, formatReport, judge, judgeDisruption, junitXml, parseCommand, timeline, UsageError, type CommandRun, type Options, type TimedHit
-} from '../../tools/balance.js'
+import { parseCommand, UsageError, type Options } from '../../tools/options.js'
+import { firstRepeat, judge, judgeDisruption } from '../../tools/verdict.js'
+import { formatReport, junitXml, timeline, type CommandRun, type TimedHit } from '../../tools/report.js'
 import { backendOf, parseServedBy } from '../../tools/served-by.js'
 import type { HitOutcome } from '../../tools/hits.js'
 
@@ -122,10 +122,10 @@ describe('parseCommand', () => {
   })
 
   it('--help names every option the parser takes', async () => {
-    const source = await import('node:fs/promises').then(async (fs) => await fs.readFile('tools/balance.ts', 'utf8'))
+    const source = await import('node:fs/promises').then(async (fs) => await fs.readFile('tools/options.ts', 'utf8'))
     const taken = [...source.slice(source.indexOf('options: {', source.indexOf('parseArgs'))).matchAll(/^ {8}'?([a-z-]+)'?: \{ type/gm)].map((m) => m[1]!)
     expect(taken.length).toBeGreaterThan(15)
-    const { USAGE } = await import('../../tools/balance.js')
+    const { USAGE } = await import('../../tools/options.js')
     for (const name of taken) expect(USAGE, name).toContain(`--${name}`)
   })
 })

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import type { FastifyInstance } from 'fastify'
 import request from 'supertest'
-import { RedisServer } from '../support/redis-server.js'
+import { RedisServer } from '../../harness/redis-server.js'
 import { buildReadyApp } from '../support/app.js'
 
 let redis: RedisServer

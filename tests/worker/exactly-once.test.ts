@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import type { FastifyInstance } from 'fastify'
-import { RedisServer } from '../support/redis-server.js'
+import { RedisServer } from '../../harness/redis-server.js'
 import { buildApp } from '../../worker/src/app.js'
 import { buildReadyApp } from '../support/app.js'
 import { MAX_HITS_PER_CALL } from '../../worker/src/counter/plugin.js'

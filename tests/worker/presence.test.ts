@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import type { FastifyInstance } from 'fastify'
-import { RedisServer } from '../support/redis-server.js'
+import { RedisServer } from '../../harness/redis-server.js'
 import { buildReadyApp } from '../support/app.js'
 import type { HitReply, StatsReply } from '../../worker/src/http/schemas.js'
 import { EARLIER_WORKERS, PER_WORKER_KEY, SEEN_KEY, TOTAL_KEY } from '../../worker/src/redis/keys.js'

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import type { FastifyInstance } from 'fastify'
 import { startAppWithRedis } from '../support/app.js'
-import { waitFor } from '../support/wait.js'
+import { waitFor } from '../../harness/wait.js'
 
 // ioredis can give up on its connection for good ("end"): seen in the swarm lab
 // when a sentinel announced a new primary while the client was still looking

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { RedisServer } from '../support/redis-server.js'
+import { RedisServer } from '../../harness/redis-server.js'
 import { Sentinel } from '../support/sentinel.js'
 import { WorkerProcess } from '../support/worker-process.js'
-import { freePort, waitFor } from '../support/wait.js'
+import { freePort, waitFor } from '../../harness/wait.js'
 
 // The worker's output stays JSON while a sentinel is lost (its node gone), as
 // in the Swarm stack, where each worker knows three: the failover detector

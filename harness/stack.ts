@@ -4,8 +4,8 @@
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { freePort, waitFor } from './wait.js'
-import { hit, Load, readStats, type HitOutcome } from '../../tools/hits.js'
-import type { StatsReply } from '../../worker/src/http/schemas.js'
+import { hit, Load, readStats, type HitOutcome } from '../tools/hits.js'
+import type { StatsReply } from '../worker/src/http/schemas.js'
 import { composeBudget } from './timing.js'
 
 const run = promisify(execFile)
@@ -26,7 +26,7 @@ async function composeCommand (): Promise<string[]> {
   try {
     await sh('docker', ['info', '--format', '{{.ServerVersion}}'])
   } catch (err) {
-    throw new Error(`A running Docker engine is needed (.ci/run installs and starts one).\n${(err as Error).message}`)
+    throw new Error(`A running Docker engine is needed (scripts/test.sh needs one too: it runs the suite against this machine's engine).\n${(err as Error).message}`)
   }
   return ['bash', 'scripts/compose.sh']
 }

@@ -30,7 +30,7 @@ export class RedisServer {
   async resume (): Promise<void> {
     if (this.process !== undefined && this.process.exitCode === null) return
     const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...this.args], { stdio: 'ignore', cwd: this.dir })
-    child.once('error', (err) => { throw new Error(`cannot start redis-server (is it installed? .ci/run installs it): ${err.message}`) })
+    child.once('error', (err) => { throw new Error(`cannot start redis-server (is it installed? scripts/test.sh runs the suite in an image that has it): ${err.message}`) })
     this.process = child
     await waitFor(`redis-server on port ${this.port}`, async () => await this.client(async (redis) => (await redis.ping()) === 'PONG').catch(() => false))
   }
