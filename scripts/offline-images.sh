@@ -75,7 +75,7 @@ build_standin() {
   say "building stand-in $image from $recipe.Dockerfile"
   local log
   log=$(mktemp /tmp/hitcounter-standin.XXXXXX.log)
-  docker build --build-arg "BASE=$base_image" --label "hitcounter.standin.recipe=$(recipe_hash "$recipe")" \
+  docker build --build-arg "BASE=$base_image" --build-arg "TAG=${image#*:}" --label "hitcounter.standin.recipe=$(recipe_hash "$recipe")" \
     -f "$standins/$recipe.Dockerfile" -t "$image" "$standins" >"$log" 2>&1 \
     || die "building the stand-in for $image failed; last lines of $log: $(tail -5 "$log" | tr '\n' ' ')"
   rm -f "$log"

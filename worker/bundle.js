@@ -3,6 +3,7 @@
 // hundred from node_modules, which was most of a worker's start (about 300 ->
 // 200 ms of CPU on the host). It sits in dist/bundle/, so the paths the code
 // reads beside itself (../lua/, ../public/) are the same as from dist/*/.
+import { readFileSync } from 'node:fs'
 import { build } from 'esbuild'
 
 await build({
@@ -11,7 +12,8 @@ await build({
   bundle: true,
   platform: 'node',
   format: 'esm',
-  target: 'node24',
+  // The Node the images run (.node-version: the one place its major is named).
+  target: `node${readFileSync('.node-version', 'utf8').trim()}`,
   logLevel: 'warning',
   // Some dependencies are CommonJS and call require(): give the ES module one.
   banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" }
