@@ -2,11 +2,17 @@
 // each project's seconds (a project is a folder of tests/), and each end-to-end
 // file's. A file's own start and end leave out its beforeAll (a stack's start),
 // so a file is timed from the end of the one before it: the e2e files run one
-// at a time, after the others. Usage: node .ci/vitest-phases.mjs test-results/vitest.json
+// at a time, after the others. With --summary, only the tests' closing line.
+// Usage: node .ci/vitest-phases.mjs [--summary] test-results/vitest.json
 import { readFileSync } from 'node:fs'
 import { relative } from 'node:path'
 
-const report = JSON.parse(readFileSync(process.argv[2], 'utf8'))
+const summary = process.argv[2] === '--summary'
+const report = JSON.parse(readFileSync(process.argv.at(-1), 'utf8'))
+if (summary) {
+  console.log(`vitest: ${report.numPassedTests} passed, ${report.numFailedTests} failed, ${report.numPendingTests + report.numTodoTests} skipped`)
+  process.exit(0)
+}
 const files = report.testResults.map((file) => {
   const path = relative(process.cwd(), file.name)
   return { path, project: path.split('/')[1], start: file.startTime, end: file.endTime }

@@ -7,9 +7,10 @@ export async function launchChromium (): Promise<Browser> {
   return await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    // As root, and on a machine with no network but loopback: no sandbox, no background traffic.
+    // No sandbox: as root, or in the suite's image (scripts/test.sh), where user namespaces are not allowed;
+    // and on a machine with no network but loopback, no background traffic.
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
   }).catch((err: Error) => {
-    throw new Error(`cannot start Chromium at ${CHROMIUM} (.ci/run installs Debian's chromium; CHROMIUM_PATH overrides): ${err.message}`)
+    throw new Error(`cannot start Chromium at ${CHROMIUM} (scripts/test.sh runs the suite in an image that has it; CHROMIUM_PATH overrides): ${err.message}`)
   })
 }

@@ -1,7 +1,7 @@
-import { existsSync } from 'node:fs'
+import { existsSync, readdirSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { RedisServer } from '../support/redis-server.js'
-import { waitFor } from '../support/wait.js'
+import { RedisServer } from '../../harness/redis-server.js'
+import { waitFor } from '../../harness/wait.js'
 import { WorkerProcess } from '../support/worker-process.js'
 import type { HitReply, StatsReply } from '../../worker/src/http/schemas.js'
 import { TOTAL_KEY } from '../../worker/src/redis/keys.js'
@@ -9,7 +9,8 @@ import { TOTAL_KEY } from '../../worker/src/redis/keys.js'
 // Two real worker processes whose clocks are 5 s behind and 5 s ahead of
 // Redis's (libfaketime, from Debian's faketime package), on one real Redis:
 // nothing may depend on their clocks agreeing with Redis's or with each other.
-const LIBFAKETIME = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1'
+// Debian puts it under the machine's architecture: /usr/lib/<triplet>/faketime/.
+const LIBFAKETIME = readdirSync('/usr/lib').map((dir) => `/usr/lib/${dir}/faketime/libfaketime.so.1`).find((file) => existsSync(file))
 const SKEWS = [-5, 5]
 const BUDGET_MS = 500
 let redis: RedisServer
@@ -26,7 +27,7 @@ const hit = async (worker: WorkerProcess, id: string): Promise<{ status: number,
 }
 
 beforeAll(async () => {
-  if (!existsSync(LIBFAKETIME)) throw new Error(`${LIBFAKETIME} is missing: apt-get install faketime (.ci/run installs it)`)
+  if (LIBFAKETIME === undefined) throw new Error('no /usr/lib/*/faketime/libfaketime.so.1: run the suite by scripts/test.sh, whose image has it, or install faketime')
   redis = await RedisServer.start()
   for (const skew of SKEWS) {
     workers.set(skew, await WorkerProcess.start({
