@@ -12,6 +12,7 @@ import { judge, judgeDisruption } from './verdict.js'
 import { formatReport, junitXml, type CommandRun, type CounterMove, type Report, type TimedHit } from './report.js'
 import { counterTotal, hit, Load, type HitOutcome } from './hits.js'
 import { parseServedBy, type ServedBy } from './served-by.js'
+import { duringBlocker } from './during.js'
 
 /** Progress: one rewritten line on a terminal, a plain line per quarter elsewhere (CI logs). */
 function progress (hits: number): (answers: HitOutcome[]) => void {
@@ -111,6 +112,11 @@ async function main (): Promise<number> {
     return 0
   }
   const { options, json } = command
+  const blocker = options.during === undefined ? undefined : await duringBlocker(options.during.command)
+  if (blocker !== undefined) {
+    process.stderr.write(`hitcounter-check: ${blocker}\n`)
+    return 2
+  }
   const report = await runCheck(options, parseServedBy(options.servedBy), json ? undefined : progress(options.hits))
   process.stdout.write(json ? `${JSON.stringify(report)}\n` : `${formatReport(report)}\n`)
   if (options.junit !== undefined) await writeFile(options.junit, junitXml(report))

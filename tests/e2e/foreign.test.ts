@@ -1,8 +1,9 @@
 import { execFile } from 'node:child_process'
-import { mkdtemp, readFile } from 'node:fs/promises'
+import { statSync } from 'node:fs'
+import { chmod, mkdtemp, readFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { sh, Stack } from '../../harness/stack.js'
 import { freePort, waitFor } from '../../harness/wait.js'
 import { hit } from '../../tools/hits.js'
@@ -12,27 +13,54 @@ import { copyOfRepository, runAction } from '../support/action.js'
 // load balancer we did not configure for it: plain backends named "api" behind
 // nginx, configured the way the stale-address bug reaches production and the
 // original demo's way, and behind HAProxy; then against this project's stack,
-// also through its Action and its packed command. Traffic to 127.0.0.1 only.
+// also through its Action, its packed command and its image. Traffic to 127.0.0.1 only.
 const CHECK = 'dist/host/tools/check.js'
+/** The check's image (tools/Dockerfile), built once for this file. */
+const IMAGE = `hitcounter-check-e2e:${process.pid}`
+/** The image's ceiling (the issue that made it: small enough for any CI's step). */
+const IMAGE_MAX_BYTES = 200 * 1000 * 1000
 const STACKS = 'tests/e2e/stacks/compose.yml'
 /** Between the new backends up and the old ones gone: a rolling update's delay. */
 const RECREATE_PAUSE_S = 3
 
-interface CheckRun { code: number, text: string, failed: string[], skipped: string[] }
+interface CheckRun { code: number, text: string, stderr: string, failed: string[], skipped: string[] }
 
-/** Runs the check; its text report, and from its JUnit file the checks that failed and were skipped. */
-async function check (args: string[], command = CHECK): Promise<CheckRun> {
-  const junit = join(await mkdtemp(join(tmpdir(), 'hitcounter-check-')), 'check.xml')
-  const [file, first] = command.endsWith('.js') ? [process.execPath, [command]] : [command, []]
-  const { code, stdout } = await new Promise<{ code: number, stdout: string }>((resolve) => {
-    execFile(file, [...first, ...args, '--junit', junit], { maxBuffer: 16 * 1024 * 1024 }, (err, out) => {
-      resolve({ code: err === null ? 0 : Number((err as { code?: number }).code ?? 1), stdout: out })
+/** Runs `file` with `args`: its exit code and output. */
+async function exec (file: string, args: string[]): Promise<{ code: number, stdout: string, stderr: string }> {
+  return await new Promise((resolve) => {
+    execFile(file, args, { maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+      resolve({ code: err === null ? 0 : Number((err as { code?: number }).code ?? 1), stdout, stderr })
     })
   })
-  const xml = await readFile(junit, 'utf8')
-  const cases = (tag: string): string[] => [...xml.matchAll(new RegExp(`<testcase classname="hitcounter-check" name="([^"]*)"><${tag}`, 'g'))].map((m) => m[1]!)
-  return { code, text: stdout, failed: cases('failure'), skipped: cases('skipped') }
 }
+
+/**
+ * Runs the check: the built command (a .js file), an installed one, or IMAGE
+ * (`docker run` with `dockerArgs`, its JUnit file in a mounted folder); its text
+ * report, and from its JUnit file the checks that failed and were skipped.
+ */
+async function check (args: string[], command = CHECK, dockerArgs: string[] = []): Promise<CheckRun> {
+  const folder = await mkdtemp(join(tmpdir(), 'hitcounter-check-'))
+  const junit = join(folder, 'check.xml')
+  let run
+  if (command === IMAGE) {
+    // The image's own user writes the report: the folder is open to it.
+    await chmod(folder, 0o777)
+    run = await exec('docker', ['run', '--rm', '--network', 'host', '-v', `${folder}:/out`, ...dockerArgs, IMAGE, ...args, '--junit', '/out/check.xml'])
+  } else {
+    const [file, first] = command.endsWith('.js') ? [process.execPath, [command]] : [command, []]
+    run = await exec(file, [...first, ...args, '--junit', junit])
+  }
+  const { code, stdout, stderr } = run
+  const xml = await readFile(junit, 'utf8').catch(() => '')
+  const cases = (tag: string): string[] => [...xml.matchAll(new RegExp(`<testcase classname="hitcounter-check" name="([^"]*)"><${tag}`, 'g'))].map((m) => m[1]!)
+  return { code, text: stdout, stderr, failed: cases('failure'), skipped: cases('skipped') }
+}
+
+beforeAll(async () => {
+  await sh('docker', ['build', '--quiet', '-f', 'tools/Dockerfile', '-t', IMAGE, '.'])
+}, 600000)
+afterAll(async () => { await sh('docker', ['image', 'rm', IMAGE]).catch(() => undefined) })
 
 /** Someone else's stack: its load balancer (the compose profile: nginx, with `conf`, or haproxy), 3 backends. */
 class Foreign {
@@ -115,6 +143,13 @@ describe('nginx with an upstream named once (the stale-address bug)', () => {
     expect(scaled.code).toBe(1)
     expect(scaled.failed).toEqual(['exactly 5 backends served after the change'])
     expect(scaled.text).toMatch(/FAIL {2}exactly 5 backends served after the change: 3 served/)
+    // The check's image gives the command's verdict on the same stack: the two new backends never served.
+    const args = ['--url', stack.url, '--workers', '5', '--hits', '60']
+    const [command, image] = [await check(args), await check(args, IMAGE)]
+    expect(image.code, image.stderr).toBe(1)
+    expect(image.failed).toEqual(['exactly 5 backends served'])
+    const verdict = (run: CheckRun): Pick<CheckRun, 'code' | 'failed' | 'skipped'> => ({ code: run.code, failed: run.failed, skipped: run.skipped })
+    expect(verdict(image)).toEqual(verdict(command))
   })
 
   it('its backends recreated on new addresses: it fails, the old addresses answering 502 and no backend serving after', async () => {
@@ -185,5 +220,35 @@ describe('this project\'s stack', () => {
     expect(help).toContain('--served-by HOW')
     const installed = await check(['--url', `${ours.url}/`, '--workers', '5', '--hits', '50'], join(prefix, 'bin', 'hitcounter-check'))
     expect(installed.code, installed.text).toBe(0)
+  })
+
+  it('the check\'s image: passes the 5 as the command does; --during reaches the engine through its mounted socket', async () => {
+    const args = ['--url', `${ours.url}/`, '--workers', '5', '--hits', '50']
+    const image = await check(args, IMAGE)
+    expect(image.code, image.text + image.stderr).toBe(0)
+    expect(image.skipped).toEqual([])
+    // A change that changes nothing, run by the image's Docker CLI against this engine.
+    const socket = '/var/run/docker.sock'
+    const noChange = ['--before', '1', '--after', '2', '--join-within', '1', '--during', 'docker version --format {{.Server.Version}}']
+    const mounted = ['-v', `${socket}:${socket}`, '--group-add', String(statSync(socket).gid)]
+    const during = await check(['--url', `${ours.url}/`, '--workers', '5', ...noChange], IMAGE, mounted)
+    expect(during.code, during.text + during.stderr).toBe(0)
+    expect(during.stderr).toMatch(/the command ended \(exit code 0\)/)
+  })
+})
+
+describe('the check as an image (tools/Dockerfile)', () => {
+  it('is small, and runs as a user of no privilege', async () => {
+    const [size, user] = (await sh('docker', ['image', 'inspect', '--format', '{{.Size}} {{.Config.User}}', IMAGE])).trim().split(' ')
+    console.log(`the check's image: ${(Number(size) / 1e6).toFixed(1)} MB, user ${user}`)
+    expect(Number(size)).toBeLessThanOrEqual(IMAGE_MAX_BYTES)
+    expect((await sh('docker', ['run', '--rm', '--entrypoint', '/bin/busybox', IMAGE, 'id', '-u'])).trim()).not.toBe('0')
+  })
+
+  it('--during with no engine\'s socket mounted: one line saying what to mount, exit 2, before any hit', async () => {
+    const run = await check(['--url', 'http://127.0.0.1:9/', '--workers', '3', '--during', 'docker compose up -d --scale worker=5'], IMAGE)
+    expect(run.code).toBe(2)
+    expect(run.stderr.trimEnd().split('\n')).toHaveLength(1)
+    expect(run.stderr).toContain('mount its socket (-v /var/run/docker.sock:/var/run/docker.sock)')
   })
 })
