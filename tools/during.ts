@@ -27,12 +27,29 @@ export const thisMachine: Machine = {
   inImage: IN_CHECK_IMAGE
 }
 
+/**
+ * The program a shell line runs first and its first argument, past any leading
+ * variable assignments (`PORT=8080 docker compose …`); undefined, not judged,
+ * when that is not a plain name (a subshell, a group) or an assigned value may
+ * span words (`old=$(docker …) && …`).
+ */
+function firstProgram (command: string): [string, string | undefined] | undefined {
+  const words = command.trim().split(/\s+/)
+  const start = words.findIndex((word) => !/^\w+=/.test(word))
+  // An assigned value that may span words (quoted, or a command's output) is past telling here.
+  if (start < 0 || words.slice(0, start).some((word) => /[$`'"(]/.test(word))) return undefined
+  const [program, argument] = words.slice(start)
+  return program !== undefined && /^[\w./+-]+$/.test(program) ? [program, argument] : undefined
+}
+
 /** Why `command` cannot run here, in one line, or undefined when nothing is seen missing. */
 export async function duringBlocker (command: string, machine: Machine = thisMachine): Promise<string | undefined> {
   if (!(await machine.has('sh'))) return '--during runs its command in a shell, and there is no sh here'
-  const [program, subcommand] = command.trim().split(/\s+/)
-  if (program === undefined || !(await machine.has(program))) {
-    return `--during: ${program ?? 'the command'} is not found here${machine.inImage ? ' (the check\'s image has sh and the Docker CLI only: run other tools outside it)' : ''}`
+  const first = firstProgram(command)
+  if (first === undefined) return undefined
+  const [program, subcommand] = first
+  if (!(await machine.has(program))) {
+    return `--during: ${program} is not found here${machine.inImage ? ' (the check\'s image has sh and the Docker CLI only: run other tools outside it)' : ''}`
   }
   if (program !== 'docker') return undefined
   if (!(await machine.hasEngine())) {
