@@ -156,7 +156,7 @@ async function twoWorkerCases (stack: Stack, urls: Urls, { web, redis, originalW
   const cases = [await measure('full path, 2 workers', 2, `${urls.stack}/`, await fullPath())]
   // What the fsync before each batch's answers costs (appendfsync always: a
   // Redis crash loses no answered hit), against Redis's default, once a second.
-  const fsync = async (policy: string): Promise<void> => { await stack.run('exec', '-T', 'redis', 'redis-cli', 'CONFIG', 'SET', 'appendfsync', policy) }
+  const fsync = async (policy: string): Promise<void> => { await stack.run('exec', '-T', 'redis', 'hitcounter-cli', 'CONFIG', 'SET', 'appendfsync', policy) }
   await fsync('everysec')
   cases.push(await measure('full path, 2 workers, Redis fsync once a second (not once a batch)', 2, `${urls.stack}/`, await fullPath()))
   await fsync('always')

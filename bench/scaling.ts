@@ -61,8 +61,8 @@ async function read (stack: Stack, web: string[], redis: string[], workerIds: st
     cpuMicros([...workerIds, ...web, ...redis]), throttling(workerIds), connectionsAccepted(workerIds)
   ])
   const [info, hits] = await Promise.all([
-    stack.run('exec', '-T', 'redis', 'redis-cli', 'INFO', 'commandstats'),
-    stack.run('exec', '-T', 'redis', 'redis-cli', 'GET', 'hits')
+    stack.run('exec', '-T', 'redis', 'hitcounter-cli', 'INFO', 'commandstats'),
+    stack.run('exec', '-T', 'redis', 'hitcounter-cli', 'GET', 'hits')
   ])
   return {
     atUs: performance.now() * 1000,

@@ -13,15 +13,23 @@ export class RedisServer {
   /** A folder of its own: a replica writes the data of a full sync there, and a Redis started there loads it. */
   private readonly dir = mkdtempSync(join(tmpdir(), 'hitcounter-redis-'))
 
-  private constructor (readonly port: number, private readonly args: string[]) {}
+  private constructor (readonly port: number, private readonly args: string[], private readonly login: string) {}
 
   get url (): string {
     return `redis://127.0.0.1:${this.port}`
   }
 
-  /** `args`: more redis-server options, such as a replica's `--replicaof 127.0.0.1 PORT`. */
-  static async start (args: string[] = []): Promise<RedisServer> {
-    const server = new RedisServer(await freePort(), args)
+  /** The URL this harness's own clients use: with `login`'s user and password when the server has ACL users. */
+  private get ownUrl (): string {
+    return this.login === '' ? this.url : `redis://${this.login}@127.0.0.1:${this.port}`
+  }
+
+  /**
+   * `args`: more redis-server options, such as a replica's `--replicaof 127.0.0.1 PORT`;
+   * `login`: "user:password" the harness logs in with, given an `--aclfile` without a default user.
+   */
+  static async start (args: string[] = [], login = ''): Promise<RedisServer> {
+    const server = new RedisServer(await freePort(), args, login)
     await server.resume()
     return server
   }
@@ -62,7 +70,7 @@ export class RedisServer {
 
   /** Runs `use` with a short-lived client of this server. */
   async client<T> (use: (redis: Redis) => Promise<T>): Promise<T> {
-    const redis = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
+    const redis = new Redis(this.ownUrl, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
     redis.on('error', () => {})
     try {
       await redis.connect()
@@ -87,7 +95,7 @@ export class RedisServer {
    * for one in particular: a hit's, by its id. `stop()` it when done.
    */
   async watchScripts (): Promise<ScriptWatch> {
-    const client = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
+    const client = new Redis(this.ownUrl, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
     try {
       const monitor = await client.monitor()
       monitor.on('error', () => {})

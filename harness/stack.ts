@@ -112,7 +112,7 @@ export class Stack {
       return await down()
     })
     // The project's own image names (docker-compose.yml names images after the project); the layers stay.
-    await sh('docker', ['image', 'rm', `${this.project}/web:latest`, `${this.project}/worker:latest`]).catch(() => undefined)
+    await sh('docker', ['image', 'rm', `${this.project}/web:latest`, `${this.project}/worker:latest`, `${this.project}/redis:latest`]).catch(() => undefined)
   }
 
   /** Full ids of the containers of a service, or of the whole stack. */

@@ -33,7 +33,7 @@ docker info >/dev/null 2>&1 || die "no Docker engine answers (start dockerd, or 
 # only names what the build produces).
 base_images() {
   {
-    awk 'toupper($1) == "FROM" { print $2 }' "$root"/web/Dockerfile "$root"/worker/Dockerfile "$root"/scripts/lab/node.Dockerfile
+    awk 'toupper($1) == "FROM" { print $2 }' "$root"/web/Dockerfile "$root"/worker/Dockerfile "$root"/redis/Dockerfile "$root"/scripts/lab/node.Dockerfile
     awk '
       /^services:/ { in_services = 1; next }
       /^[^ #]/ { in_services = 0 }

@@ -125,10 +125,10 @@ describe('the compose stack balances hits over the workers', () => {
   it('a worker cut off the network: nginx routes around it with no failed hit, and the check names the missing worker', async () => {
     await stack.scaleTo(5)
     const [cutOff] = await stack.containerIds('worker')
-    await stack.disconnect(cutOff!, 'backend')
+    await stack.disconnect(cutOff!, 'workers')
     try {
-      expect(await stack.inspect(cutOff!, '{{range $name, $_ := .NetworkSettings.Networks}}{{$name}} {{end}}'), 'the worker is off the backend network')
-        .not.toContain(`${stack.project}_backend`)
+      expect(await stack.inspect(cutOff!, '{{range $name, $_ := .NetworkSettings.Networks}}{{$name}} {{end}}'), 'the worker is off nginx\'s network')
+        .not.toContain(`${stack.project}_workers`)
       // No wait: "apps" still lists the cut-off address for up to a second, and a
       // hit sent there (on a kept-alive connection: nothing answers, nothing
       // refuses) is tried again on another worker after nginx's read timeout.
@@ -139,7 +139,7 @@ describe('the compose stack balances hits over the workers', () => {
       expect(result.code).toBe(1)
     } finally {
       // Back, as compose attached it, so the stack's other tests meet only workers that serve.
-      await stack.connect(cutOff!, 'backend', ['apps', 'worker'])
+      await stack.connect(cutOff!, 'workers', ['apps', 'worker'])
     }
   })
 })

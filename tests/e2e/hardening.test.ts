@@ -126,13 +126,14 @@ describe('bad input gets a clear 4xx, in the one JSON error form', () => {
 })
 
 describe('hardening, checked from the outside', () => {
-  it('only nginx has a port on the host; the backend network is internal', async () => {
+  it('only nginx has a port on the host; the networks behind it are internal', async () => {
     for (const id of await stack.containerIds()) {
       const service = await stack.inspect(id, '{{index .Config.Labels "com.docker.compose.service"}}')
       const ports = await stack.inspect(id, '{{range $p, $b := .HostConfig.PortBindings}}{{$p}} {{end}}')
       expect(ports.trim(), service).toBe(service === 'web' ? '80/tcp' : '')
     }
-    expect(await stack.inspectNetwork('backend', '{{.Internal}}')).toBe('true')
+    // (metrics, Prometheus's network with Redis's exporter, exists only with --profile metrics: tested there.)
+    for (const network of ['workers', 'redis']) expect(await stack.inspectNetwork(network, '{{.Internal}}'), network).toBe('true')
   })
 
   it.each([['worker', 'node'], ['web', '101:101']])('%s runs as a non-root user (%s), read-only, with no capabilities and no new privileges', async (service, user) => {
@@ -198,5 +199,59 @@ describe('hardening, checked from the outside', () => {
     expect(res.status).toBe(404)
     expect(res.headers.get('server')).toBe('nginx')
     expect(await res.json()).toEqual({ statusCode: 404, error: 'Not Found', message: 'no route for GET /does-not-exist' })
+  })
+})
+
+describe('only the workers reach Redis, each client as a user with the least it needs', () => {
+  /** The networks a service's container is on, and the secrets it mounts. */
+  const networks = async (id: string): Promise<string[]> =>
+    (await stack.inspect(id, '{{range $name, $_ := .NetworkSettings.Networks}}{{$name}} {{end}}')).split(' ').filter((name) => name !== '').map((name) => name.replace(`${stack.project}_`, '')).sort()
+  const secrets = async (id: string): Promise<string> => await stack.inspect(id, '{{range .Mounts}}{{if eq .Name "' + stack.project + '_redis-secrets"}}{{.Destination}} {{end}}{{end}}')
+  /** redis-cli in a throw-away container on Redis's network, as anything there could run it; `user` logs in with that user's secret. */
+  const cliOnRedisNetwork = async (user: string | null, ...command: string[]): Promise<string> => await sh('docker', ['run', '--rm', '--network', `${stack.project}_redis`,
+    ...(user === null ? [] : ['--mount', `type=volume,src=${stack.project}_redis-secrets,dst=/run/secrets/redis-${user},volume-subpath=redis-${user},readonly`]),
+    `${stack.project}/redis:latest`, 'sh', '-c', user === null ? 'redis-cli -h redis "$@"' : `REDISCLI_AUTH=$(cat /run/secrets/redis-${user}) redis-cli --user ${user} -h redis "$@"`, 'cli', ...command])
+
+  it('nginx is on no network with Redis and holds no secret; each worker holds only its own', async () => {
+    const [web] = await stack.containerIds('web')
+    const [redis] = await stack.containerIds('redis')
+    expect(await networks(web!)).toEqual(['frontend', 'workers'])
+    expect(await networks(redis!)).toEqual(['redis'])
+    expect(await secrets(web!)).toBe('')
+    for (const worker of await stack.containerIds('worker')) {
+      expect(await networks(worker)).toEqual(['redis', 'workers'])
+      expect((await secrets(worker)).trim()).toBe('/run/secrets/redis-worker')
+    }
+  })
+
+  it('from the web container, Redis is not reachable: not by name, not by address', async () => {
+    const [redis] = await stack.containerIds('redis')
+    const address = await stack.inspect(redis!, `{{(index .NetworkSettings.Networks "${stack.project}_redis").IPAddress}}`)
+    for (const host of ['redis', address]) {
+      // bash's /dev/tcp, as code run in nginx's container could: refused, unresolved, or no route within 2 s.
+      const tried = await stack.run('exec', '-T', 'web', 'timeout', '2', 'bash', '-c', `exec 3<>/dev/tcp/${host}/6379`).then(() => 'connected', (err: Error) => err.message)
+      expect(tried, host).not.toBe('connected')
+    }
+  })
+
+  it('on Redis\'s network, a client without a password gets NOAUTH', async () => {
+    expect(await cliOnRedisNetwork(null, 'INCRBY', 'hits', '1000')).toMatch(/^NOAUTH/)
+    expect(await cliOnRedisNetwork(null, 'CONFIG', 'GET', 'dir')).toMatch(/^NOAUTH/)
+  })
+
+  it('with the workers\' secret: counting works, FLUSHALL, CONFIG SET, KEYS and DEBUG are refused; with the exporter\'s, nothing can be written or read', async () => {
+    expect((await stack.hit()).status).toBe(200)
+    for (const command of [['FLUSHALL'], ['CONFIG', 'SET', 'dir', '/tmp'], ['KEYS', '*']]) {
+      expect(await cliOnRedisNetwork('worker', ...command), command.join(' ')).toMatch(/^NOPERM/)
+    }
+    // DEBUG is off in Redis itself (ERR before any ACL); the user's rules refuse it too.
+    expect(await cliOnRedisNetwork('worker', 'DEBUG', 'SLEEP', '0')).toMatch(/^ERR/)
+    expect(await stack.run('exec', '-T', 'redis', 'hitcounter-cli', 'ACL', 'DRYRUN', 'worker', 'DEBUG', 'SLEEP', '0')).toMatch(/no permissions/)
+    for (const command of [['SET', 'hits', '0'], ['INCRBY', 'hits', '1'], ['GET', 'hits']]) {
+      expect(await cliOnRedisNetwork('exporter', ...command), command.join(' ')).toMatch(/^NOPERM/)
+    }
+    // The stack's own clients were never refused: what Redis's ACL LOG holds is these refusals, made from outside the stack's workers.
+    const refusedUsers = (await stack.run('exec', '-T', 'redis', 'hitcounter-cli', 'ACL', 'LOG')).split('\n')
+    expect(refusedUsers.filter((line, i, lines) => lines[i - 1] === 'object').sort()).toEqual(['config|set', 'flushall', 'get', 'incrby', 'keys', 'set'])
   })
 })

@@ -30,7 +30,7 @@ afterAll(async () => { await stack?.down() })
 /** The running workers' addresses on the stack's internal network, what Docker's DNS answers for "apps". */
 async function workerAddresses (): Promise<string[]> {
   const ids = await stack.containerIds('worker')
-  const addresses = await Promise.all(ids.map(async (id) => await stack.inspect(id, `{{(index .NetworkSettings.Networks "${stack.project}_backend").IPAddress}}`)))
+  const addresses = await Promise.all(ids.map(async (id) => await stack.inspect(id, `{{(index .NetworkSettings.Networks "${stack.project}_workers").IPAddress}}`)))
   return addresses.map((address) => `${address}:3000`).sort()
 }
 
@@ -141,7 +141,7 @@ describe('Prometheus finds the workers through Docker\'s DNS, by the alias "apps
     }
   })
 
-  it('Redis and nginx are scraped through their exporters', async () => {
+  it('Redis and nginx are scraped through their exporters, Redis\'s as its own user, on a network of their own with Prometheus', async () => {
     await waitFor('both exporters to be up', async () => {
       const up = await prometheus.query('up{job=~"redis|nginx"}')
       return up.length === 2 && up.every((series) => series.value === 1)
@@ -149,6 +149,9 @@ describe('Prometheus finds the workers through Docker\'s DNS, by the alias "apps
     // Each exporter reaches what it watches (its own "up" is only the exporter's).
     expect((await prometheus.query('redis_up')).map((series) => series.value)).toEqual([1])
     expect((await prometheus.query('nginx_up')).map((series) => series.value)).toEqual([1])
+    expect(await stack.inspectNetwork('metrics', '{{.Internal}}')).toBe('true')
+    // Neither the exporter nor any worker was refused anything in this whole run: Redis's ACL LOG is empty.
+    expect((await stack.run('exec', '-T', 'redis', 'hitcounter-cli', 'ACL', 'LOG')).trim()).toBe('')
   })
 })
 

@@ -27,7 +27,7 @@ async function underLoad (change: () => Promise<void>, settleMs = 2500): Promise
 
 /** Pauses every Redis client for `ms` (Redis itself stays up: a stall, not an outage). */
 async function stallRedis (ms: number): Promise<void> {
-  await stack.run('exec', '-T', 'redis', 'redis-cli', 'CLIENT', 'PAUSE', String(ms), 'ALL')
+  await stack.run('exec', '-T', 'redis', 'hitcounter-cli', 'CLIENT', 'PAUSE', String(ms), 'ALL')
 }
 
 describe('workers come and go under load with no failed hit', () => {

@@ -26,7 +26,7 @@ import hitRoutes from './counter/hit-routes.js'
 const REQUEST_ID = /^[A-Za-z0-9_-]{1,64}$/
 
 export type AppConfig = Pick<Config, 'REDIS_URL' | 'HOSTNAME' | 'LOG_LEVEL' | 'REDIS_TIMEOUT_MS'>
-  & Partial<Pick<Config, 'REDIS_SENTINELS' | 'REDIS_PRIMARY_NAME' | 'REDIS_MIN_REPLICAS' | 'NODE_NAME' | 'SCALE_COMMAND' | 'FOLD_AFTER_MS'>>
+  & Partial<Pick<Config, 'REDIS_USERNAME' | 'redisPassword' | 'REDIS_SENTINELS' | 'REDIS_PRIMARY_NAME' | 'REDIS_MIN_REPLICAS' | 'NODE_NAME' | 'SCALE_COMMAND' | 'FOLD_AFTER_MS'>>
 
 /**
  * JSON lines to stdout, written in batches: one write per request would cost a
@@ -101,6 +101,8 @@ async function registerPlugins (app: FastifyInstance, config: AppConfig, options
     url: config.REDIS_URL,
     sentinels: config.REDIS_SENTINELS ?? '',
     primaryName: config.REDIS_PRIMARY_NAME ?? 'hitcounter',
+    username: config.REDIS_USERNAME ?? '',
+    password: config.redisPassword ?? '',
     timeoutMs: config.REDIS_TIMEOUT_MS
   })
   await app.register(liveView, { hostname, timeoutMs: config.REDIS_TIMEOUT_MS })

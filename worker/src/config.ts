@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { Type, type TSchema } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
@@ -8,6 +9,12 @@ export interface Config {
   HOST: string
   PORT: number
   REDIS_URL: string
+  /** The Redis user the worker logs in as (its ACL user, "worker"); empty: the URL's, or none. */
+  REDIS_USERNAME: string
+  /** A file holding that user's password (a Docker or Kubernetes secret); empty: the URL's, or none. */
+  REDIS_PASSWORD_FILE: string
+  /** Read from REDIS_PASSWORD_FILE at start, never from the environment; for Redis and the sentinels alike. */
+  redisPassword: string
   /** Comma-separated host:port of Redis Sentinels; when set, the primary is found through them and REDIS_URL is not used. */
   REDIS_SENTINELS: string
   /** The name the sentinels monitor the primary under. */
@@ -44,6 +51,8 @@ const schema = Type.Object({
   HOST: Type.String({ minLength: 1, default: '0.0.0.0' }),
   PORT: Type.Integer({ minimum: 1, maximum: 65535, default: 3000 }),
   REDIS_URL: Type.String({ pattern: '^rediss?://[^\\s/?#]+', default: 'redis://redis:6379' }),
+  REDIS_USERNAME: Type.String({ pattern: '^[A-Za-z0-9._-]{0,64}$', default: '' }),
+  REDIS_PASSWORD_FILE: Type.String({ default: '' }),
   REDIS_SENTINELS: Type.String({ pattern: '^$|^[A-Za-z0-9._-]+:[0-9]{1,5}(,[A-Za-z0-9._-]+:[0-9]{1,5})*$', default: '' }),
   REDIS_PRIMARY_NAME: Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$', default: 'hitcounter' }),
   REDIS_MIN_REPLICAS: Type.Integer({ minimum: 0, maximum: 16, default: 0 }),
@@ -72,6 +81,22 @@ function expected (name: keyof typeof schema.properties): string {
   return 'must not be empty'
 }
 
+/** A value as an error may show it: a URL's password never is. */
+const shown = (value: string | undefined): string => JSON.stringify(value?.replace(/^(\w+:\/\/[^:@/]*:)[^@/]*@/, '$1***@'))
+
+/** The password in REDIS_PASSWORD_FILE (one line; a trailing newline is not part of it), or '' when none is named. */
+function readPassword (file: string): string {
+  if (file === '') return ''
+  let password
+  try {
+    password = readFileSync(file, 'utf8').replace(/\r?\n$/, '')
+  } catch (err) {
+    throw new ConfigError(`invalid configuration: REDIS_PASSWORD_FILE names ${file}, which cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
+  }
+  if (password === '') throw new ConfigError(`invalid configuration: REDIS_PASSWORD_FILE names ${file}, which is empty`)
+  return password
+}
+
 /**
  * Reads and validates the configuration once, at start. A bad value throws a
  * ConfigError whose one-line message names the variable and the value given.
@@ -82,7 +107,8 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
   const first = Value.Errors(schema, config).First()
   if (first !== undefined) {
     const name = first.path.replace(/^\//, '')
-    throw new ConfigError(`invalid configuration: ${name} ${expected(name as keyof typeof schema.properties)} (got ${JSON.stringify(env[name])})`)
+    throw new ConfigError(`invalid configuration: ${name} ${expected(name as keyof typeof schema.properties)} (got ${shown(env[name])})`)
   }
-  return config as Config
+  const valid = config as Omit<Config, 'redisPassword'>
+  return { ...valid, redisPassword: readPassword(valid.REDIS_PASSWORD_FILE) }
 }

@@ -6,6 +6,9 @@ export interface RedisPluginOptions {
   /** Sentinels ("host:port", …) that name the current primary (Swarm, Kubernetes with replicas). */
   sentinels: string
   primaryName: string
+  /** The ACL user and its password, for Redis and the sentinels; empty: the URL's, or none. */
+  username: string
+  password: string
   /** Upper bound for one command, so a hung Redis turns into a quick 503. */
   timeoutMs: number
 }
@@ -48,10 +51,19 @@ export function createClient (opts: RedisPluginOptions): Redis {
     reconnectOnError: (err: Error) => AFTER_RECONNECT.test(err.message) ? 1 as const : false
     // No auto-pipelining: the counter batches hits itself (counter/plugin.ts).
   } satisfies RedisOptions
+  // Given only when set, so a REDIS_URL with its own user and password keeps them.
+  const login = {
+    ...(opts.username === '' ? {} : { username: opts.username }),
+    ...(opts.password === '' ? {} : { password: opts.password })
+  }
   return opts.sentinels === ''
-    ? new Redis(opts.url, common)
+    ? new Redis(opts.url, { ...common, ...login })
     : new Redis({
       ...common,
+      ...login,
+      // The sentinels know the workers' user by the same password (redis/acl.sh).
+      sentinelUsername: login.username,
+      sentinelPassword: login.password,
       sentinels: sentinelList(opts.sentinels),
       name: opts.primaryName,
       // Reconnect as soon as a sentinel announces a new primary, instead of
