@@ -40,10 +40,10 @@ nodes=(n1 n2 n3)
 # Tagged by a hash of its recipe and kept at down: a later lab reuses it until the recipe changes.
 node_image=hitcounter-lab/node:$(cat "$root"/scripts/lab/* | sha256sum | cut -c1-16)
 stack=hitcounter
-# What every node needs: the two images compose builds (named after the lab, as
-# a compose project of that name names them), Redis, and Prometheus (the image
+# What every node needs: the three images compose builds (named after the lab,
+# as a compose project of that name names them), and Prometheus (the image
 # deploy/swarm/metrics.yml names).
-images=("$lab/web:latest" "$lab/worker:latest" redis:8 "$(awk '$1 == "image:" { print $2; exit }' "$root/deploy/swarm/metrics.yml")")
+images=("$lab/web:latest" "$lab/worker:latest" "$lab/redis:latest" "$(awk '$1 == "image:" { print $2; exit }' "$root/deploy/swarm/metrics.yml")")
 
 # Each line says how long the command has run (bash's SECONDS): where a slow 'up' spent its time.
 say() { printf 'swarm-lab: [%3d s] %s\n' "$SECONDS" "$*"; }
@@ -125,7 +125,7 @@ up() {
   bash "$root/scripts/offline-images.sh" | sed 's/^/  /'
   say "building the images (docker compose build) and the node image"
   # Images of the lab's own ($lab/...:latest, no registry): REGISTRY and TAG do not apply here.
-  env -u REGISTRY -u TAG bash "$root/scripts/compose.sh" -f "$root/docker-compose.yml" -p "$lab" build --quiet web worker
+  env -u REGISTRY -u TAG bash "$root/scripts/compose.sh" -f "$root/docker-compose.yml" -p "$lab" build --quiet web worker redis
   node_image_built
 
   say "starting nodes ${nodes[*]} (each its own Docker Engine)"
@@ -183,6 +183,8 @@ up() {
     say "every node holds ${images[*]} already"
   fi
 
+  say "Redis's passwords, as Docker secrets (deploy/swarm/make-secrets.sh)"
+  docker exec "$(container n1)" sh /lab/deploy/swarm/make-secrets.sh | sed 's/^/  /'
   say "deploying deploy/swarm/hitcounter.yml ($workers workers) and deploy/swarm/metrics.yml"
   docker exec -e HTTP_PORT=80 -e METRICS_PORT=9090 -e WORKERS="$workers" -e REGISTRY="$lab" -e TAG=latest "$(container n1)" \
     docker stack deploy --resolve-image never -c /lab/deploy/swarm/hitcounter.yml -c /lab/deploy/swarm/metrics.yml "$stack" >/dev/null
@@ -208,7 +210,7 @@ down() {
   [ -z "$ids" ] || docker rm -f $ids >/dev/null
   docker network rm "$lab" >/dev/null 2>&1 || true
   # The lab's own names for the images (the layers stay, shared with the project's).
-  docker image rm "${images[@]:0:2}" >/dev/null 2>&1 || true
+  docker image rm "${images[@]:0:3}" >/dev/null 2>&1 || true
   say "down: no lab node, network or image name is left but the node image ($node_image); the nodes' volumes stay (purge removes them)"
 }
 

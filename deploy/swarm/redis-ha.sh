@@ -7,6 +7,10 @@
 # (on a node with an old or an empty volume) joins the primary the sentinels
 # follow and copies its data. Only when nothing anywhere is a primary (the stack's
 # first start) does the task in slot 1 become it.
+# Every Redis and sentinel has hitcounter's users (hitcounter-acl, in the
+# image) and no default one: this script, the sentinels among themselves, and a
+# replica to its primary log in as ha; the workers as worker (Docker secrets
+# redis-ha and redis-worker, in /run/secrets).
 # Environment: PRIMARY_NAME (hitcounter), TASK_SLOT (Swarm's {{.Task.Slot}}).
 set -eu
 role=${1:?usage: redis-ha.sh server|sentinel}
@@ -14,7 +18,9 @@ name=${PRIMARY_NAME:-hitcounter}
 me=$(hostname -i | awk '{ print $1 }')
 
 say() { echo "redis-ha ($role $me): $*"; }
-cli() { host=$1 port=$2; shift 2; timeout 2 redis-cli --raw -h "$host" -p "$port" "$@" 2>/dev/null || true; }
+[ -s /run/secrets/redis-ha ] || { echo "redis-ha: the secret redis-ha is missing (/run/secrets/redis-ha)" >&2; exit 2; }
+ha_password=$(cat /run/secrets/redis-ha)
+cli() { host=$1 port=$2; shift 2; REDISCLI_AUTH=$ha_password timeout 2 redis-cli --user ha --raw -h "$host" -p "$port" "$@" 2>/dev/null || true; }
 # Every task's own address behind a service name (the services are dnsrr).
 tasks() { getent ahostsv4 "$1" | awk '{ print $1 }' | sort -u; }
 is_primary() { [ "$(cli "$1" 6379 ROLE | head -1)" = master ]; }
@@ -46,15 +52,15 @@ server() {
     if [ -n "$primary" ] && [ "$primary" != "$me" ]; then
       if is_primary "$primary"; then
         say "a replica of $primary"
-        exec redis-server "$@" --replicaof "$primary" 6379
+        exec hitcounter-redis "$@" --replicaof "$primary" 6379
       fi
       say "the sentinels follow $primary, which does not answer as a primary (a failover is under way); asking again"
     elif [ -n "$primary" ]; then
       say "the sentinels follow this address: the primary, again"
-      exec redis-server "$@"
+      exec hitcounter-redis "$@"
     elif [ "${TASK_SLOT:-}" = 1 ]; then
       say "no primary anywhere (the stack's first start): this task, slot 1, is it"
-      exec redis-server "$@"
+      exec hitcounter-redis "$@"
     else
       say "no primary yet; waiting for slot 1 or the sentinels"
     fi
@@ -84,7 +90,9 @@ sentinel() {
     sleep 3
   done
   say "watching the primary $primary"
-  cat >/tmp/sentinel.conf <<CONF
+  umask 0077
+  {
+    cat <<CONF
 port 26379
 protected-mode no
 sentinel announce-ip $me
@@ -92,7 +100,13 @@ sentinel monitor $name $primary 6379 2
 sentinel down-after-milliseconds $name 1000
 sentinel failover-timeout $name 5000
 sentinel parallel-syncs $name 2
+sentinel auth-user $name ha
+sentinel auth-pass $name $ha_password
+sentinel sentinel-user ha
+sentinel sentinel-pass $ha_password
 CONF
+    hitcounter-acl sentinel
+  } >/tmp/sentinel.conf
   exec redis-server /tmp/sentinel.conf --sentinel
 }
 

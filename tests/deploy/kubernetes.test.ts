@@ -84,6 +84,41 @@ describe('Kubernetes manifests', () => {
   })
 })
 
+describe('only the workers reach Redis on Kubernetes, as the user worker', () => {
+  interface SecretVolume { name: string, secret?: { secretName: string, items: Array<{ key: string }> } }
+  interface Pod { spec: { containers: Array<Record<string, any>>, volumes?: SecretVolume[] } }
+  const podOf = async (kind: string, name: string): Promise<Pod> =>
+    ((await manifests()).map(({ doc }) => doc as any).find((doc) => doc.kind === kind && doc.metadata.name === name)).spec.template as Pod
+  /** The Secret keys a pod mounts, and where. */
+  const secretMounts = (pod: Pod): Array<{ path: string, keys: string[] }> => {
+    const volumes = pod.spec.volumes!.filter((volume) => volume.secret?.secretName === 'redis-users')
+    const mountPath = (name: string): string => pod.spec.containers[0]!.volumeMounts.find((mount: { name: string }) => mount.name === name).mountPath
+    return volumes.map((volume) => ({ path: mountPath(volume.name), keys: volume.secret!.items.map((item) => item.key) }))
+  }
+
+  it('the workers and Redis read their passwords from the Secret redis-users, each only the keys it needs; no Secret is kept in the repository', async () => {
+    const worker = await podOf('Deployment', 'worker')
+    expect(secretMounts(worker)).toEqual([{ path: '/run/secrets', keys: ['redis-worker'] }])
+    expect(worker.spec.containers[0]!.env).toEqual(expect.arrayContaining([{ name: 'REDIS_USERNAME', value: 'worker' }, { name: 'REDIS_PASSWORD_FILE', value: '/run/secrets/redis-worker' }]))
+    const redis = await podOf('StatefulSet', 'redis')
+    expect(secretMounts(redis)).toEqual([{ path: '/run/secrets', keys: ['redis-worker', 'redis-admin'] }])
+    expect(redis.spec.containers[0]!.args[0]).toBe('hitcounter-redis')
+    expect((await manifests()).filter(({ doc }) => doc.kind === 'Secret')).toEqual([])
+    expect(await readFile(`${BASE}/kustomization.yaml`, 'utf8')).not.toMatch(/secretGenerator/)
+  })
+
+  it('Redis admits the workers only, and nginx may reach nothing but the workers and DNS', async () => {
+    const policies = (await manifests()).map(({ doc }) => doc as any).filter((doc) => doc.kind === 'NetworkPolicy')
+    const of = (name: string): any => policies.find((policy) => policy.spec.podSelector.matchLabels['app.kubernetes.io/name'] === name)
+    expect(of('redis').spec.ingress).toEqual([{ from: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'worker' } } }], ports: [{ port: 6379 }] }])
+    const web = of('web').spec
+    expect(web.policyTypes).toEqual(['Egress'])
+    expect(web.egress[0]).toEqual({ to: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'worker' } } }], ports: [{ port: 3000 }] })
+    expect(web.egress[1].ports.map((port: { port: number }) => port.port)).toEqual([53, 53])
+    expect(web.egress).toHaveLength(2)
+  })
+})
+
 describe('a plain Prometheus on Kubernetes', () => {
   it('finds the workers by the usual annotations, naming the port and path they serve metrics on, and may reach them', async () => {
     const all = (await manifests()).map(({ doc }) => doc as any)

@@ -224,14 +224,11 @@ describe('only the workers reach Redis, each client as a user with the least it 
     }
   })
 
-  it('from the web container, Redis is not reachable: not by name, not by address', async () => {
-    const [redis] = await stack.containerIds('redis')
-    const address = await stack.inspect(redis!, `{{(index .NetworkSettings.Networks "${stack.project}_redis").IPAddress}}`)
-    for (const host of ['redis', address]) {
-      // bash's /dev/tcp, as code run in nginx's container could: refused, unresolved, or no route within 2 s.
-      const tried = await stack.run('exec', '-T', 'web', 'timeout', '2', 'bash', '-c', `exec 3<>/dev/tcp/${host}/6379`).then(() => 'connected', (err: Error) => err.message)
-      expect(tried, host).not.toBe('connected')
-    }
+  it('from the web container, Redis\'s name does not resolve', async () => {
+    // bash's /dev/tcp, as code run in nginx's container could. (Its address is on a network nginx is not on, above:
+    // a connection to it would leave only by the default route, out of this machine, so it is not tried.)
+    const tried = await stack.run('exec', '-T', 'web', 'timeout', '2', 'bash', '-c', 'exec 3<>/dev/tcp/redis/6379').then(() => 'connected', (err: Error) => err.message)
+    expect(tried).toMatch(/Name or service not known/)
   })
 
   it('on Redis\'s network, a client without a password gets NOAUTH', async () => {

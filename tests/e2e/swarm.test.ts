@@ -62,7 +62,7 @@ async function whole (): Promise<void> {
     await waitFor(`3 ${service} tasks`, async () => (await Promise.all(NODES.map(async (node) => (await lab.containers(node, service)).length))).every((n) => n === 1), 120000, 500)
   }
   await waitFor('the Redis primary to have 2 replicas', async () =>
-    /connected_slaves:2/.test(await lab.exec(await lab.primaryNode(), 'redis', 'redis-cli', 'INFO', 'replication').catch(() => '')), 60000, 500)
+    /connected_slaves:2/.test(await lab.exec(await lab.primaryNode(), 'redis', 'hitcounter-cli', 'INFO', 'replication').catch(() => '')), 60000, 500)
   const spread = new Set((await lab.workers()).map((task) => task.node))
   if (spread.size < NODES.length) {
     // Swarm does not move running tasks back by itself: fewer, then more, and the new ones go where there are fewest.
@@ -120,6 +120,25 @@ describe('three nodes, one stack', () => {
     } finally {
       await browser.close()
     }
+  })
+
+  it('only the workers reach Redis and the sentinels, and only with their password: nginx cannot connect, no password gets NOAUTH, the workers\' user can neither flush nor steer a failover', async () => {
+    // nginx's container is on no network with them (an address of theirs would leave it only by its default
+    // route, out of the lab: not tried), and their names do not resolve there (bash's /dev/tcp, as code run there could).
+    const [web] = await lab.containers('n1', 'web')
+    expect(await lab.docker('n1', 'inspect', '--format', '{{range $name, $_ := .NetworkSettings.Networks}}{{$name}} {{end}}', web!)).not.toContain('hitcounter_redis')
+    for (const target of ['redis/6379', 'sentinel/26379']) {
+      const tried = await lab.exec('n1', 'web', 'timeout', '2', 'bash', '-c', `exec 3<>/dev/tcp/${target}`).then(() => 'connected', (err: Error) => err.message)
+      expect(tried, target).toMatch(/Name or service not known/)
+    }
+    // From a worker's container, on their network: each reply line to commands sent bare, then after AUTH as worker.
+    const replies = async (target: string, commands: string): Promise<string[]> => (await lab.exec('n1', 'worker', 'timeout', '3', 'bash', '-c',
+      `exec 3<>/dev/tcp/${target}; printf '${commands}' "$(cat /run/secrets/redis-worker)" >&3; timeout 1 cat <&3 || true`)).trim().split('\r\n')
+    expect(await replies('redis/6379', 'INCRBY hits 1000\\r\\nCONFIG GET dir\\r\\n%.0s')).toEqual([expect.stringMatching(/^-NOAUTH/), expect.stringMatching(/^-NOAUTH/)])
+    expect(await replies('sentinel/26379', 'SENTINEL FAILOVER hitcounter\\r\\n%.0s')).toEqual([expect.stringMatching(/^-NOAUTH/)])
+    expect(await replies('redis/6379', 'AUTH worker %s\\r\\nFLUSHALL\\r\\nCONFIG SET dir /tmp\\r\\n')).toEqual(['+OK', expect.stringMatching(/^-NOPERM/), expect.stringMatching(/^-NOPERM/)])
+    expect(await replies('sentinel/26379', 'AUTH worker %s\\r\\nSENTINEL FAILOVER hitcounter\\r\\nSENTINEL RESET *\\r\\n'))
+      .toEqual(['+OK', expect.stringMatching(/^-NOPERM/), expect.stringMatching(/^-NOPERM/)])
   })
 
   // Before the scale and the drain: nothing has moved the workers yet, so whole() need not spread them again.

@@ -123,7 +123,7 @@ export class Lab {
   /** The node whose Redis is the primary now. */
   async primaryNode (): Promise<Node> {
     for (const node of await this.liveNodes()) {
-      const role = await this.exec(node, 'redis', 'redis-cli', 'ROLE').catch(() => '')
+      const role = await this.exec(node, 'redis', 'hitcounter-cli', 'ROLE').catch(() => '')
       if (role.startsWith('master')) return node
     }
     throw new Error('no Redis primary on any live node')
