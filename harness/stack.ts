@@ -37,6 +37,9 @@ export const HIT_BUDGET_MS = await composeBudget('docker-compose.yml')
 /** Redis's volume on tmpfs: the disk's stalls cannot fail a test about something else. */
 export const REDIS_ON_TMPFS = 'tests/e2e/stacks/redis-on-tmpfs.yml'
 
+/** What the C library says of a name that gives no address from where it is asked: unknown (Compose), or known with no address there (Swarm). */
+export const NO_ADDRESS = /Name or service not known|No address associated with hostname/
+
 export interface StackOptions {
   /** Compose project name (default: one of this process's own). */
   project?: string

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Lab, NODE_LOSS_ANSWER_MS, NODES, type Node, type Task } from '../support/lab.js'
 import { expectCountedOnce, expectExact, type TimedRun } from '../support/exact.js'
 import { waitFor } from '../../harness/wait.js'
+import { NO_ADDRESS } from '../../harness/stack.js'
 import { launchChromium } from '../support/browser.js'
 import { firstRepeat } from '../../tools/verdict.js'
 import type { HitOutcome, Load } from '../../tools/hits.js'
@@ -129,7 +130,7 @@ describe('three nodes, one stack', () => {
     expect(await lab.docker('n1', 'inspect', '--format', '{{range $name, $_ := .NetworkSettings.Networks}}{{$name}} {{end}}', web!)).not.toContain('hitcounter_redis')
     for (const target of ['redis/6379', 'sentinel/26379']) {
       const tried = await lab.exec('n1', 'web', 'timeout', '2', 'bash', '-c', `exec 3<>/dev/tcp/${target}`).then(() => 'connected', (err: Error) => err.message)
-      expect(tried, target).toMatch(/Name or service not known/)
+      expect(tried, target).toMatch(NO_ADDRESS)
     }
     // From a worker's container, on their network: each reply line to commands sent bare, then after AUTH as worker.
     const replies = async (target: string, commands: string): Promise<string[]> => (await lab.exec('n1', 'worker', 'timeout', '3', 'bash', '-c',
