@@ -153,6 +153,15 @@ describe('Prometheus finds the workers through Docker\'s DNS, by the alias "apps
     // Neither the exporter nor any worker was refused anything in this whole run: Redis's ACL LOG is empty.
     expect((await stack.run('exec', '-T', 'redis', 'hitcounter-cli', 'ACL', 'LOG')).trim()).toBe('')
   })
+
+  it('Redis\'s exporter without its password file stops at start with a line naming the file', async () => {
+    const { services } = parse(await readFile('docker-compose.yml', 'utf8')) as { services: Record<string, { image: string, environment: Record<string, string> }> }
+    const exporter = services['redis-exporter']!
+    const file = exporter.environment.REDIS_PASSWORD_FILE!
+    const started = await sh('docker', ['run', '--rm', '--network', 'none', '-e', `REDIS_PASSWORD_FILE=${file}`, '-e', 'REDIS_USER=exporter', exporter.image])
+      .then(() => 'ran', (err: Error) => err.message)
+    expect(started).toMatch(new RegExp(`level=fatal .*${file.replaceAll('.', '\\.')}`))
+  })
 })
 
 describe('the Prometheus files, checked by promtool in the image the stack runs', () => {

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawnSync } from 'node:child_process'
 import { once } from 'node:events'
 import { createConnection } from 'node:net'
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
@@ -129,7 +129,15 @@ describe('Redis\'s users (redis/acl.sh)', () => {
   })
 })
 
-describe('the worker\'s secret', () => {
+describe('the secrets', () => {
+  it('Redis without the workers\' secret stops at start with a line naming it (redis/acl.sh, run by the image\'s start)', () => {
+    const empty = mkdtempSync(join(tmpdir(), 'hitcounter-no-secrets-'))
+    const run = spawnSync('sh', ['redis/acl.sh', 'redis'], { env: { ...process.env, SECRETS_DIR: empty }, encoding: 'utf8' })
+    expect(run.status).toBe(2)
+    expect(run.stderr).toBe(`hitcounter-acl: the secret redis-worker is missing or empty (${empty}/redis-worker)\n`)
+    expect(run.stdout).toBe('')
+  })
+
   it('a REDIS_PASSWORD_FILE that cannot be read stops the worker at start with a line naming it', async () => {
     const worker = WorkerProcess.spawn({ REDIS_URL: redis.url, REDIS_USERNAME: 'worker', REDIS_PASSWORD_FILE: join(secrets, 'redis-nobody') })
     expect((await worker.exited).code).toBe(2)
