@@ -19,8 +19,8 @@ hash() { printf '#%s' "$(printf %s "$(cat "$secrets/redis-$1")" | sha256sum | cu
 # The workers: their keys only, and only the commands their code sends
 # (worker/src: count-hits.lua, announce.lua, the live view's reads and writes,
 # TIME, WAIT, the ready check's INFO, the client library's CLIENT SETINFO);
-# tests/worker/acl.test.ts runs the worker
-# as this user. No FLUSHALL, CONFIG, KEYS, DEBUG, MODULE or SCRIPT.
+# tests/worker/acl.test.ts runs the worker as this user. No FLUSHALL, CONFIG,
+# KEYS, DEBUG, MODULE or SCRIPT.
 WORKER_KEYS='~hits ~hits:* ~workers:*'
 WORKER_COMMANDS='+evalsha +eval +time +wait +ping +info +client|setinfo +quit +multi +exec +get +hget +hmget +hgetall +hkeys +hset +hdel +hincrby +incrby +expire +lpush +ltrim +lrange +zadd +zrem +zscore +zrange +zrangebyscore +zremrangebyscore'
 # redis_exporter: what it reads of a server (INFO, CONFIG GET, the slow and

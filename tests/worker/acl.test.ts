@@ -158,5 +158,9 @@ describe('the secrets', () => {
     expect((await bad.exited).code).toBe(2)
     expect(bad.output).toMatch(/REDIS_URL .*http:\/\/worker:\*\*\*@/)
     expect(bad.output).not.toContain(password('worker').trim())
+    // A password with the characters a URL's userinfo ends at is hidden whole too.
+    const odd = WorkerProcess.spawn({ REDIS_URL: 'http://worker:pa/ss@w:rd@redis:6379' })
+    expect((await odd.exited).code).toBe(2)
+    expect(odd.output).toContain('"http://worker:***@redis:6379"')
   })
 })

@@ -82,14 +82,14 @@ function expected (name: keyof typeof schema.properties): string {
 }
 
 /** A value as an error may show it: a URL's password never is. */
-const shown = (value: string | undefined): string => JSON.stringify(value?.replace(/^(\w+:\/\/[^:@/]*:)[^@/]*@/, '$1***@'))
+const shown = (value: string | undefined): string => JSON.stringify(value?.replace(/^(\w+:\/\/[^:@/]*:).*@/, '$1***@'))
 
-/** The password in REDIS_PASSWORD_FILE (one line; a trailing newline is not part of it), or '' when none is named. */
+/** The password in REDIS_PASSWORD_FILE, less its trailing newlines (as redis/acl.sh reads it), or '' when none is named. */
 function readPassword (file: string): string {
   if (file === '') return ''
   let password
   try {
-    password = readFileSync(file, 'utf8').replace(/\r?\n$/, '')
+    password = readFileSync(file, 'utf8').replace(/\n+$/, '')
   } catch (err) {
     throw new ConfigError(`invalid configuration: REDIS_PASSWORD_FILE names ${file}, which cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
   }
