@@ -1,6 +1,6 @@
 #!/bin/sh
 # hitcounter-redis [redis-server options]: Redis with hitcounter's users
-# (hitcounter-acl) and no default user; a replica (Swarm) logs in to its
+# (hitcounter-acl), the default user off; a replica (Swarm) logs in to its
 # primary as ha. Stops, naming the secret, when one is missing.
 set -eu
 secrets=${SECRETS_DIR:-/run/secrets}
